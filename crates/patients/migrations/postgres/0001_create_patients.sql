@@ -1,0 +1,15 @@
+-- Patients (SPEC 2). The *_folded columns hold the lower-cased names the `q` search matches,
+-- folded in Rust so non-ASCII names match the same way on SQLite and PostgreSQL.
+CREATE TABLE patients (
+    id                BIGINT      GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    first_name        TEXT        NOT NULL,
+    last_name         TEXT        NOT NULL DEFAULT '',
+    address           TEXT        NOT NULL DEFAULT '',
+    phone             TEXT        NOT NULL DEFAULT '',
+    email             TEXT        NOT NULL DEFAULT '',
+    first_name_folded TEXT        NOT NULL,
+    last_name_folded  TEXT        NOT NULL DEFAULT '',
+    created_at        TIMESTAMPTZ NOT NULL,
+    updated_at        TIMESTAMPTZ NOT NULL,
+    version           BIGINT      NOT NULL DEFAULT 1
+);

@@ -1,0 +1,171 @@
+//! The patient and the rules a create or update body must follow.
+
+use chrono::{DateTime, Utc};
+use ferrum_platform::http::FieldError;
+use serde::{Deserialize, Serialize};
+
+/// Longest first name, in characters, after trimming.
+const MAX_FIRST_NAME: usize = 100;
+/// Longest value of the other fields, in characters.
+const MAX_FIELD: usize = 256;
+
+/// A patient record as the API returns it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Patient {
+    /// Assigned by the database, never reused.
+    pub id: i64,
+    /// Required, 1 to 100 characters.
+    pub first_name: String,
+    /// Optional, `""` when absent.
+    pub last_name: String,
+    /// Optional.
+    pub address: String,
+    /// Optional.
+    pub phone: String,
+    /// Optional; an address when not empty.
+    pub email: String,
+    /// When the record was created (UTC).
+    #[serde(serialize_with = "ferrum_platform::time::serialize")]
+    pub created_at: DateTime<Utc>,
+    /// When the record last changed (UTC).
+    #[serde(serialize_with = "ferrum_platform::time::serialize")]
+    pub updated_at: DateTime<Utc>,
+    /// Starts at 1, grows by one with every update; the `ETag`.
+    pub version: i64,
+}
+
+/// The body of a create or update, as sent. Unknown fields (`id`, `created_at`...) are ignored.
+#[derive(Debug, Default, Deserialize)]
+pub struct PatientBody {
+    /// Required.
+    pub first_name: Option<String>,
+    /// Optional.
+    pub last_name: Option<String>,
+    /// Optional.
+    pub address: Option<String>,
+    /// Optional.
+    pub phone: Option<String>,
+    /// Optional.
+    pub email: Option<String>,
+    /// On update: the version the client last saw (like `If-Match`).
+    pub version: Option<i64>,
+}
+
+/// Validated patient fields, trimmed, ready to store.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PatientFields {
+    /// Trimmed, 1 to 100 characters.
+    pub first_name: String,
+    /// Trimmed, at most 256 characters.
+    pub last_name: String,
+    /// Trimmed, at most 256 characters.
+    pub address: String,
+    /// Trimmed, at most 256 characters.
+    pub phone: String,
+    /// Trimmed, empty or an address, at most 256 characters.
+    pub email: String,
+}
+
+impl PatientFields {
+    /// The first name as the `q` search matches it.
+    pub fn first_name_folded(&self) -> String {
+        self.first_name.to_lowercase()
+    }
+
+    /// The last name as the `q` search matches it.
+    pub fn last_name_folded(&self) -> String {
+        self.last_name.to_lowercase()
+    }
+}
+
+impl TryFrom<PatientBody> for PatientFields {
+    type Error = Vec<FieldError>;
+
+    /// Checks every field and reports every problem at once.
+    fn try_from(body: PatientBody) -> Result<Self, Vec<FieldError>> {
+        let mut errors = Vec::new();
+        let first_name = body.first_name.as_deref().unwrap_or("").trim().to_owned();
+        match first_name.chars().count() {
+            0 => errors.push(FieldError::new("first_name", "is required")),
+            n if n > MAX_FIRST_NAME => {
+                errors.push(FieldError::new("first_name", format!("must be at most {MAX_FIRST_NAME} characters")));
+            }
+            _ => {}
+        }
+        let mut optional = |name: &str, value: Option<String>| {
+            let value = value.as_deref().unwrap_or("").trim().to_owned();
+            if value.chars().count() > MAX_FIELD {
+                errors.push(FieldError::new(name, format!("must be at most {MAX_FIELD} characters")));
+            }
+            value
+        };
+        let last_name = optional("last_name", body.last_name);
+        let address = optional("address", body.address);
+        let phone = optional("phone", body.phone);
+        let email = optional("email", body.email);
+        if !email.is_empty() && !is_email_address(&email) {
+            errors.push(FieldError::new("email", "must be an email address like name@example.org"));
+        }
+        if errors.is_empty() { Ok(Self { first_name, last_name, address, phone, email }) } else { Err(errors) }
+    }
+}
+
+/// A pragmatic address check: one `@`, a local part, a dotted-or-not domain of sane characters,
+/// no spaces. Deliverability is the mail server's business, not ours.
+fn is_email_address(text: &str) -> bool {
+    let Some((local, domain)) = text.split_once('@') else { return false };
+    let domain_ok = !domain.is_empty()
+        && domain.split('.').all(|label| {
+            !label.is_empty()
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label.chars().all(|c| c.is_alphanumeric() || c == '-')
+        });
+    !local.is_empty() && local.len() <= 64 && !local.chars().any(|c| c.is_whitespace() || c == '@') && domain_ok
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn body(first: &str, email: &str) -> PatientBody {
+        PatientBody { first_name: Some(first.into()), email: Some(email.into()), ..PatientBody::default() }
+    }
+
+    #[test]
+    fn accepts_and_trims_a_good_body() {
+        let fields = PatientFields::try_from(body("  Heimdall ", "h@asgard.example")).unwrap();
+        assert_eq!(fields.first_name, "Heimdall");
+        assert_eq!(fields.last_name, "");
+        assert_eq!(fields.first_name_folded(), "heimdall");
+    }
+
+    #[test]
+    fn reports_every_bad_field() {
+        let errors = PatientFields::try_from(PatientBody {
+            first_name: Some("   ".into()),
+            email: Some("not-an-address".into()),
+            phone: Some("9".repeat(257)),
+            ..PatientBody::default()
+        })
+        .unwrap_err();
+        let fields: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["first_name", "phone", "email"]);
+    }
+
+    #[test]
+    fn name_length_counts_characters_not_bytes() {
+        assert!(PatientFields::try_from(body(&"Å".repeat(100), "")).is_ok());
+        assert!(PatientFields::try_from(body(&"Å".repeat(101), "")).is_err());
+    }
+
+    #[test]
+    fn email_addresses() {
+        for good in ["a@b", "first.last@example.org", "x+tag@sub.example.co"] {
+            assert!(is_email_address(good), "{good}");
+        }
+        for bad in ["", "@x.org", "a@", "a b@x.org", "a@@x.org", "a@x..org", "a@-x.org"] {
+            assert!(!is_email_address(bad), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,282 @@
+//! JWT authentication and scopes (SPEC 1.5): HS256 pinned, 30 s leeway, `admin: true` grants
+//! every scope. Modules guard their routers with [`require`]; handlers read the verified
+//! [`Claims`] from the request extensions when they need the caller.
+
+use std::{sync::Arc, time::Duration};
+
+use axum::{
+    Router,
+    extract::{Request, State},
+    http::{HeaderValue, StatusCode, header},
+    middleware::{self, Next},
+    response::{IntoResponse, Response},
+    routing::get,
+};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, errors::ErrorKind};
+use serde::{Deserialize, Serialize};
+
+use crate::{config::AuthConfig, http::Problem};
+
+/// Leeway on `exp` and `nbf` for clocks that disagree a little.
+const LEEWAY_SECONDS: u64 = 30;
+
+/// A permission a token carries in its space-separated `scope` claim. Each module names its
+/// own (`Scope::new("patients")`); the platform knows only `admin`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Scope(&'static str);
+
+impl Scope {
+    /// Grants the admin routes (and, through `admin: true`, everything).
+    pub const ADMIN: Scope = Scope("admin");
+
+    /// A scope by name.
+    pub const fn new(name: &'static str) -> Self {
+        Self(name)
+    }
+
+    /// The scope's name as it appears in tokens.
+    pub fn name(&self) -> &'static str {
+        self.0
+    }
+}
+
+/// The claims Ferrum reads from a token.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Claims {
+    /// Who the token is for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sub: Option<String>,
+    /// Display name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Grants every scope.
+    #[serde(default)]
+    pub admin: bool,
+    /// Space-separated scopes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+    /// Expiry, seconds since the epoch.
+    pub exp: i64,
+    /// Issued at, seconds since the epoch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iat: Option<i64>,
+    /// Not before, seconds since the epoch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nbf: Option<i64>,
+}
+
+impl Claims {
+    /// True when the token may use routes guarded by `scope`.
+    pub fn has_scope(&self, scope: Scope) -> bool {
+        self.admin || self.scope.as_deref().unwrap_or("").split_whitespace().any(|s| s == scope.0)
+    }
+}
+
+/// Why a request is not authenticated; each becomes a 401 saying which.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum AuthError {
+    /// No `Authorization: Bearer` header.
+    #[error("missing bearer token")]
+    Missing,
+    /// Not a JWT, or claims of the wrong shape.
+    #[error("malformed token")]
+    Malformed,
+    /// The signature does not match the key.
+    #[error("bad token signature")]
+    BadSignature,
+    /// Past `exp` (or before `nbf`).
+    #[error("token expired")]
+    Expired,
+    /// Not yet valid (`nbf` in the future).
+    #[error("token not yet valid")]
+    NotYetValid,
+    /// Any algorithm other than HS256, `none` included.
+    #[error("wrong token algorithm: only HS256 is accepted")]
+    WrongAlgorithm,
+}
+
+impl From<AuthError> for Problem {
+    fn from(error: AuthError) -> Self {
+        let challenge = match error {
+            AuthError::Missing => HeaderValue::from_static("Bearer"),
+            _ => HeaderValue::from_static("Bearer error=\"invalid_token\""),
+        };
+        Problem::new(StatusCode::UNAUTHORIZED, error.to_string()).with_header(header::WWW_AUTHENTICATE, challenge)
+    }
+}
+
+/// Verifies and mints tokens with the configured key.
+pub struct AuthKeys {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    validation: Validation,
+    claim_name: String,
+    expiration: Duration,
+}
+
+impl std::fmt::Debug for AuthKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthKeys").field("claim_name", &self.claim_name).finish_non_exhaustive()
+    }
+}
+
+impl AuthKeys {
+    /// Keys from the configuration.
+    pub fn new(config: &AuthConfig) -> Self {
+        let secret = config.signing_key.expose().as_bytes();
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.leeway = LEEWAY_SECONDS;
+        validation.validate_nbf = true;
+        validation.set_required_spec_claims(&["exp"]);
+        Self {
+            encoding: EncodingKey::from_secret(secret),
+            decoding: DecodingKey::from_secret(secret),
+            validation,
+            claim_name: config.claim_name.clone(),
+            expiration: config.expiration,
+        }
+    }
+
+    /// Checks signature, algorithm, `exp` and `nbf`.
+    pub fn verify(&self, token: &str) -> Result<Claims, AuthError> {
+        match jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation) {
+            Ok(data) => Ok(data.claims),
+            Err(error) => Err(match error.kind() {
+                ErrorKind::ExpiredSignature => AuthError::Expired,
+                ErrorKind::ImmatureSignature => AuthError::NotYetValid,
+                ErrorKind::InvalidSignature => AuthError::BadSignature,
+                ErrorKind::InvalidAlgorithm | ErrorKind::InvalidAlgorithmName => AuthError::WrongAlgorithm,
+                // `alg: none` and unknown algorithms fail while parsing the header: say so.
+                _ if header_names_other_algorithm(token) => AuthError::WrongAlgorithm,
+                _ => AuthError::Malformed,
+            }),
+        }
+    }
+
+    /// Signs `claims` as they are.
+    pub fn sign(&self, claims: &Claims) -> String {
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), claims, &self.encoding).unwrap_or_default()
+    }
+
+    /// Mints a token for the configured claim name and lifetime, with the given grants.
+    pub fn mint(&self, sub: Option<String>, admin: bool, scope: Option<String>, ttl: Option<Duration>) -> String {
+        let now = chrono::Utc::now().timestamp();
+        let ttl = i64::try_from(ttl.unwrap_or(self.expiration).as_secs()).unwrap_or(i64::MAX / 2);
+        self.sign(&Claims {
+            sub,
+            name: Some(self.claim_name.clone()),
+            admin,
+            scope,
+            exp: now.saturating_add(ttl),
+            iat: Some(now),
+            nbf: None,
+        })
+    }
+}
+
+fn header_names_other_algorithm(token: &str) -> bool {
+    use base64::Engine as _;
+    let Some(head) = token.split('.').next() else { return false };
+    let Ok(bytes) = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(head.trim_end_matches('=')) else {
+        return false;
+    };
+    #[derive(Deserialize)]
+    struct Head {
+        alg: String,
+    }
+    serde_json::from_slice::<Head>(&bytes).is_ok_and(|h| h.alg != "HS256")
+}
+
+/// Reads the bearer token of a request.
+pub fn bearer(request: &Request) -> Result<&str, AuthError> {
+    let value = request.headers().get(header::AUTHORIZATION).ok_or(AuthError::Missing)?;
+    let value = value.to_str().map_err(|_| AuthError::Malformed)?;
+    let (kind, token) = value.trim().split_once(' ').ok_or(AuthError::Malformed)?;
+    if !kind.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
+        return Err(AuthError::Malformed);
+    }
+    Ok(token.trim())
+}
+
+/// A route layer admitting only requests whose token carries `scope`: 401 without a valid
+/// token, 403 with one that lacks the scope. The verified [`Claims`] go into the extensions.
+pub fn require<S: Clone + Send + Sync + 'static>(router: Router<S>, keys: Arc<AuthKeys>, scope: Scope) -> Router<S> {
+    router.route_layer(middleware::from_fn_with_state((keys, scope), guard))
+}
+
+async fn guard(State((keys, scope)): State<(Arc<AuthKeys>, Scope)>, mut request: Request, next: Next) -> Response {
+    let claims = match bearer(&request).and_then(|token| keys.verify(token)) {
+        Ok(claims) => claims,
+        Err(error) => return Problem::from(error).into_response(),
+    };
+    if !claims.has_scope(scope) {
+        return Problem::new(StatusCode::FORBIDDEN, format!("the token lacks the `{}` scope", scope.name()))
+            .into_response();
+    }
+    request.extensions_mut().insert(claims);
+    next.run(request).await
+}
+
+#[derive(Serialize)]
+struct Token {
+    token: String,
+}
+
+/// `GET /generate-token` (development only): an admin token, as the original Ferrum minted.
+pub fn generate_token_route(keys: Arc<AuthKeys>) -> Router {
+    Router::new().route(
+        "/generate-token",
+        get(move || {
+            let keys = keys.clone();
+            async move { axum::Json(Token { token: keys.mint(None, true, None, None) }) }
+        }),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        auth: AuthConfig,
+    }
+
+    fn keys(key: &str) -> AuthKeys {
+        AuthKeys::new(&Cli::try_parse_from(["t", "--jwt-signing-key", key]).unwrap().auth)
+    }
+
+    #[test]
+    fn verifies_what_it_mints() {
+        let keys = keys("k1");
+        let token = keys.mint(Some("u1".into()), false, Some("patients care".into()), None);
+        let claims = keys.verify(&token).unwrap();
+        assert_eq!(claims.name.as_deref(), Some("ferrum"));
+        assert!(claims.has_scope(Scope::new("care")));
+        assert!(!claims.has_scope(Scope::ADMIN));
+    }
+
+    #[test]
+    fn says_why_a_token_is_refused() {
+        let keys = keys("k1");
+        assert_eq!(keys.verify("nonsense"), Err(AuthError::Malformed));
+        let other = super::tests::keys("k2").mint(None, true, None, None);
+        assert_eq!(keys.verify(&other), Err(AuthError::BadSignature));
+        let expired = keys.sign(&Claims { exp: chrono::Utc::now().timestamp() - 120, ..Claims::default() });
+        assert_eq!(keys.verify(&expired), Err(AuthError::Expired));
+        let within_leeway = keys.sign(&Claims { exp: chrono::Utc::now().timestamp() - 10, ..Claims::default() });
+        assert!(keys.verify(&within_leeway).is_ok());
+        // {"alg":"none","typ":"JWT"} . {"admin":true,"exp":9999999999} . (no signature)
+        let none = "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.eyJhZG1pbiI6dHJ1ZSwiZXhwIjo5OTk5OTk5OTk5fQ.";
+        assert_eq!(keys.verify(none), Err(AuthError::WrongAlgorithm));
+        let hs512 = jsonwebtoken::encode(
+            &Header::new(Algorithm::HS512),
+            &Claims { exp: 9_999_999_999, ..Claims::default() },
+            &EncodingKey::from_secret(b"k1"),
+        )
+        .unwrap();
+        assert_eq!(keys.verify(&hs512), Err(AuthError::WrongAlgorithm));
+    }
+}

@@ -1,0 +1,92 @@
+//! Embedded migrations, per module and per dialect, applied at startup and by `ferrum migrate`.
+//!
+//! Each module exports a [`MigrationSet`]; applied versions are recorded per module in
+//! `ferrum_migrations`, so module version numbers never collide. On PostgreSQL an advisory lock
+//! makes replicas that start together apply each migration exactly once.
+
+use super::{Db, Error};
+
+/// One schema change, written once per dialect.
+#[derive(Debug)]
+pub struct Migration {
+    /// Order within the module, from 1.
+    pub version: i64,
+    /// Short description, recorded when applied.
+    pub name: &'static str,
+    /// The SQLite script.
+    pub sqlite: &'static str,
+    /// The PostgreSQL script.
+    pub postgres: &'static str,
+}
+
+/// A module's migrations, in version order.
+#[derive(Debug)]
+pub struct MigrationSet {
+    /// The module that owns these tables.
+    pub module: &'static str,
+    /// Its migrations, ascending.
+    pub migrations: &'static [Migration],
+}
+
+const CREATE_LEDGER: &str = "CREATE TABLE IF NOT EXISTS ferrum_migrations (
+    module TEXT NOT NULL,
+    version BIGINT NOT NULL,
+    name TEXT NOT NULL,
+    applied_at TEXT NOT NULL,
+    PRIMARY KEY (module, version)
+)";
+const APPLIED: &str = "SELECT version FROM ferrum_migrations WHERE module = $1";
+const RECORD: &str = "INSERT INTO ferrum_migrations (module, version, name, applied_at) VALUES ($1, $2, $3, $4)";
+/// Any fixed number: the key of the advisory lock that serialises migrating replicas.
+const PG_LOCK_KEY: i64 = 0x0066_6572_7275_6d;
+
+/// Applies every migration not yet applied, each set in one transaction; returns how many ran.
+pub async fn run(db: &Db, sets: &[&'static MigrationSet]) -> Result<usize, Error> {
+    let mut applied = 0;
+    for &set in sets {
+        applied += match db {
+            Db::Sqlite(sqlite) => sqlite.write(move |conn| apply_sqlite(conn, set)).await?,
+            Db::Postgres(pool) => apply_postgres(pool, set).await?,
+        };
+    }
+    Ok(applied)
+}
+
+fn apply_sqlite(conn: &rusqlite::Connection, set: &MigrationSet) -> Result<usize, Error> {
+    conn.execute_batch(CREATE_LEDGER)?;
+    let done: Vec<i64> = conn
+        .prepare(APPLIED)?
+        .query_map([set.module], |row| row.get(0))?
+        .collect::<Result<_, _>>()?;
+    let mut count = 0;
+    for migration in set.migrations.iter().filter(|m| !done.contains(&m.version)) {
+        conn.execute_batch(migration.sqlite)?;
+        let at = crate::time::to_rfc3339(&crate::time::now());
+        conn.execute(RECORD, rusqlite::params![set.module, migration.version, migration.name, at])?;
+        tracing::info!(module = set.module, version = migration.version, name = migration.name, "migration applied");
+        count += 1;
+    }
+    Ok(count)
+}
+
+async fn apply_postgres(pool: &sqlx::PgPool, set: &MigrationSet) -> Result<usize, Error> {
+    let mut tx = pool.begin().await?;
+    sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(PG_LOCK_KEY).execute(&mut *tx).await?;
+    sqlx::raw_sql(CREATE_LEDGER).execute(&mut *tx).await?;
+    let done: Vec<i64> = sqlx::query_scalar(APPLIED).bind(set.module).fetch_all(&mut *tx).await?;
+    let mut count = 0;
+    for migration in set.migrations.iter().filter(|m| !done.contains(&m.version)) {
+        sqlx::raw_sql(migration.postgres).execute(&mut *tx).await?;
+        sqlx::query(RECORD)
+            .bind(set.module)
+            .bind(migration.version)
+            .bind(migration.name)
+            .bind(crate::time::to_rfc3339(&crate::time::now()))
+            .execute(&mut *tx)
+            .await?;
+        tracing::info!(module = set.module, version = migration.version, name = migration.name, "migration applied");
+        count += 1;
+    }
+    tx.commit().await?;
+    Ok(count)
+}

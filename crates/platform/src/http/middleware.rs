@@ -1,0 +1,209 @@
+//! The one place the layer stack is assembled (STYLE R7). From the outside in:
+//! `observe` (request id, span, access log, problem bodies for bare errors), catch-panic,
+//! request timeout, body limit. Each layer was kept only where it pays: see BENCHMARKS.md.
+
+use std::{any::Any, net::SocketAddr, time::Duration};
+
+use axum::{
+    Router,
+    body::Body,
+    extract::{ConnectInfo, DefaultBodyLimit, MatchedPath, Request, State},
+    http::{HeaderValue, StatusCode, header},
+    middleware::{self, Next},
+    response::{IntoResponse, Response},
+};
+use http_body_util::BodyExt as _;
+use tokio::time::Instant;
+use tower_http::catch_panic::CatchPanicLayer;
+use tracing::Instrument;
+
+use super::problem::{InternalError, Problem};
+
+/// The request id header, taken from the client when sound, else generated (SPEC 1.7).
+pub const REQUEST_ID: &str = "x-request-id";
+
+/// The request's id, available to handlers as an extension.
+#[derive(Clone, Debug)]
+pub struct RequestId(pub HeaderValue);
+
+/// What the stack needs to know.
+#[derive(Clone, Copy, Debug)]
+pub struct HttpLimits {
+    /// Whole-request deadline.
+    pub request_timeout: Duration,
+    /// Request body cap.
+    pub max_body_bytes: usize,
+}
+
+/// Gives `router` the JSON 404 fallback and wraps it in the platform's layers.
+pub fn apply(router: Router, limits: HttpLimits) -> Router {
+    router
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(limits.max_body_bytes))
+        .layer(middleware::from_fn_with_state(limits.request_timeout, deadline))
+        .layer(CatchPanicLayer::custom(panic_response))
+        .layer(middleware::from_fn(observe))
+}
+
+/// The JSON 404 every router ends with.
+async fn not_found() -> Problem {
+    Problem::not_found("no such route")
+}
+
+async fn deadline(State(timeout): State<Duration>, request: Request, next: Next) -> Response {
+    match tokio::time::timeout(timeout, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => Problem::new(
+            StatusCode::GATEWAY_TIMEOUT,
+            format!("the request did not finish within {}", humantime::format_duration(timeout)),
+        )
+        .into_response(),
+    }
+}
+
+fn panic_response(panic: Box<dyn Any + Send + 'static>) -> Response {
+    let message = panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".into());
+    Problem::internal(format!("handler panicked: {message}")).into_response()
+}
+
+/// Request id, a span carrying it, and one access-log line per request. Error statuses that
+/// come from the router or a layer with no body (405, for one) get a problem body here, so
+/// every error is JSON without each source having to remember.
+async fn observe(mut request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let request_id = request
+        .headers()
+        .get(REQUEST_ID)
+        .filter(|v| is_sound_id(v.as_bytes()))
+        .cloned()
+        .unwrap_or_else(new_request_id);
+    request.extensions_mut().insert(RequestId(request_id.clone()));
+    let method = request.method().clone();
+    let route = request.extensions().get::<MatchedPath>().map(|p| p.as_str().to_owned());
+    let path = request.uri().path().to_owned();
+    let client = request.extensions().get::<ConnectInfo<SocketAddr>>().map_or_else(|| "-".to_owned(), |c| c.0.ip().to_string());
+    let id = request_id.to_str().unwrap_or("");
+    let span = tracing::info_span!("request", request_id = id);
+
+    let mut response = next.run(request).instrument(span.clone()).await;
+    if response.status().is_client_error() || response.status().is_server_error() {
+        response = with_problem_body(response).await;
+    }
+    response.headers_mut().insert(REQUEST_ID, request_id.clone());
+
+    let status = response.status().as_u16();
+    let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let bytes = http_body::Body::size_hint(response.body()).exact();
+    let route = route.as_deref().unwrap_or("-");
+    let _entered = span.enter();
+    match response.extensions().get::<InternalError>() {
+        Some(InternalError(cause)) => tracing::error!(
+            target: "ferrum::access", request_id = id, %method, route, path, status, latency_ms, bytes, client, error = &**cause,
+            "request failed"
+        ),
+        None => tracing::info!(
+            target: "ferrum::access", request_id = id, %method, route, path, status, latency_ms, bytes, client, "request"
+        ),
+    }
+    response
+}
+
+/// Gives an error response that has no JSON body a problem body for its status, keeping its
+/// headers (`Allow` on a 405, for one).
+async fn with_problem_body(response: Response) -> Response {
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.contains("json"));
+    if is_json {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let text = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+    let detail = match String::from_utf8_lossy(&text).trim() {
+        "" => parts.status.canonical_reason().unwrap_or("error").to_lowercase(),
+        text => text.to_owned(),
+    };
+    let problem = Problem::new(parts.status, detail).into_response();
+    let (problem_parts, problem_body) = problem.into_parts();
+    parts.headers.remove(header::CONTENT_LENGTH);
+    parts.headers.extend(problem_parts.headers);
+    Response::from_parts(parts, Body::new(problem_body))
+}
+
+fn is_sound_id(id: &[u8]) -> bool {
+    (1..=128).contains(&id.len()) && id.iter().all(|b| b.is_ascii_graphic())
+}
+
+fn new_request_id() -> HeaderValue {
+    let id = uuid::Uuid::new_v4();
+    let mut buffer = uuid::Uuid::encode_buffer();
+    HeaderValue::from_str(id.hyphenated().encode_lower(&mut buffer)).unwrap_or_else(|_| HeaderValue::from_static("-"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::routing::get;
+    use tower::ServiceExt;
+
+    fn app() -> Router {
+        let router = Router::new()
+            .route("/ok", get(|| async { "ok" }))
+            .route("/panic", get(|| async { panic!("boom") }))
+            .route(
+                "/slow",
+                get(|| async {
+                    tokio::time::sleep(Duration::from_secs(5)).await;
+                    "late"
+                }),
+            );
+        apply(router, HttpLimits { request_timeout: Duration::from_millis(100), max_body_bytes: 16 })
+    }
+
+    async fn call(method: &str, uri: &str, id: Option<&str>) -> Response {
+        let mut request = Request::builder().method(method).uri(uri);
+        if let Some(id) = id {
+            request = request.header(REQUEST_ID, id);
+        }
+        app().oneshot(request.body(Body::empty()).unwrap()).await.unwrap()
+    }
+
+    async fn json(response: Response) -> serde_json::Value {
+        serde_json::from_slice(&response.into_body().collect().await.unwrap().to_bytes()).unwrap()
+    }
+
+    #[tokio::test]
+    async fn keeps_a_sound_request_id_and_replaces_a_bad_one() {
+        let kept = call("GET", "/ok", Some("abc-123")).await;
+        assert_eq!(kept.headers()[REQUEST_ID], "abc-123");
+        let replaced = call("GET", "/ok", Some("has space")).await;
+        assert_eq!(replaced.headers()[REQUEST_ID].len(), 36);
+    }
+
+    #[tokio::test]
+    async fn wrong_method_is_a_json_405_with_allow() {
+        let response = call("DELETE", "/ok", None).await;
+        assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
+        assert!(response.headers()[header::ALLOW].to_str().unwrap().contains("GET"));
+        assert_eq!(response.headers()[header::CONTENT_TYPE], "application/problem+json");
+        assert_eq!(json(response).await["status"], 405);
+    }
+
+    #[tokio::test]
+    async fn panics_become_500_and_timeouts_504() {
+        let panicked = call("GET", "/panic", None).await;
+        assert_eq!(panicked.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(json(panicked).await["detail"], "internal error");
+        let slow = call("GET", "/slow", None).await;
+        assert_eq!(slow.status(), StatusCode::GATEWAY_TIMEOUT);
+        let unknown = call("GET", "/nope", None).await;
+        assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
+        assert_eq!(json(unknown).await["title"], "Not Found");
+    }
+}

@@ -1,0 +1,122 @@
+//! The `ferrum` command line: the platform's sections plus the module list (SPEC 1.1, 1.2).
+
+use clap::{Args, Parser, Subcommand};
+use ferrum_platform::config::{AuthConfig, DbConfig, HttpConfig, LogConfig, named};
+
+/// `ferrum --version`: the injected version and build date.
+const VERSION: &str = concat!(env!("FERRUM_VERSION"), " (built ", env!("FERRUM_BUILD_DATE"), ")");
+
+/// Ferrum: patients, care, payments, chirps and calc behind one server.
+#[derive(Debug, Parser)]
+#[command(name = "ferrum", version = VERSION, about, args_conflicts_with_subcommands = true)]
+pub struct Cli {
+    /// What to do; `serve` when omitted.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// Settings for the default `serve`.
+    #[command(flatten)]
+    pub serve: Config,
+}
+
+/// The commands of `ferrum`.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the API (the default).
+    Serve(Config),
+}
+
+impl Cli {
+    /// The configuration to serve with.
+    pub fn into_config(self) -> Config {
+        match self.command {
+            Some(Command::Serve(config)) => config,
+            None => self.serve,
+        }
+    }
+}
+
+/// Everything `ferrum serve` is configured with.
+#[derive(Args, Clone, Debug)]
+pub struct Config {
+    /// Storage.
+    #[command(flatten)]
+    pub db: DbConfig,
+    /// HTTP listener and request handling.
+    #[command(flatten)]
+    pub http: HttpConfig,
+    /// JWT.
+    #[command(flatten)]
+    pub auth: AuthConfig,
+    /// Logs.
+    #[command(flatten)]
+    pub log: LogConfig,
+    /// Comma list of modules to serve: patients, care, payments, chirps, calc.
+    #[arg(
+        long = "modules",
+        env = "FERRUM_MODULES",
+        value_delimiter = ',',
+        default_value = "patients,care,payments,chirps,calc",
+        value_parser = named(parse_module)
+    )]
+    pub modules: Vec<Module>,
+}
+
+impl Config {
+    /// Checks what clap cannot: the rules that span settings.
+    pub fn check(&self) -> Result<(), String> {
+        self.auth.check()
+    }
+}
+
+/// A domain module that can be switched on or off (`--modules`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Module {
+    /// Patient records (SPEC 2).
+    Patients,
+    /// Care events and reimbursement reports (SPEC 3); not built yet.
+    Care,
+    /// Payments (SPEC 4); not built yet.
+    Payments,
+    /// Chirps (SPEC 5); not built yet.
+    Chirps,
+    /// The gRPC calculator (SPEC 6); not built yet.
+    Calc,
+}
+
+fn parse_module(text: &str) -> Result<Module, String> {
+    match text.trim().to_ascii_lowercase().as_str() {
+        "patients" => Ok(Module::Patients),
+        "care" => Ok(Module::Care),
+        "payments" => Ok(Module::Payments),
+        "chirps" => Ok(Module::Chirps),
+        "calc" => Ok(Module::Calc),
+        _ => Err("unknown module: expected a comma list of patients, care, payments, chirps, calc".into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn verify_cli() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn serve_is_the_default_command() {
+        let config = Cli::try_parse_from(["ferrum", "--modules", "patients"]).unwrap().into_config();
+        assert_eq!(config.modules, [Module::Patients]);
+        let config = Cli::try_parse_from(["ferrum", "serve", "--port", "9"]).unwrap().into_config();
+        assert_eq!(config.http.listen_addr().port(), 9);
+        assert_eq!(config.modules.len(), 5);
+    }
+
+    #[test]
+    fn unknown_modules_are_refused_naming_the_variable() {
+        let error = Cli::try_parse_from(["ferrum", "--modules", "patients,billing"]).unwrap_err();
+        assert_eq!(error.exit_code(), 2);
+        assert!(error.to_string().contains("FERRUM_MODULES"), "{error}");
+    }
+}

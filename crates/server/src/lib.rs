@@ -1,0 +1,14 @@
+//! The `ferrum` server: configuration, module composition and the serve loop.
+//!
+//! - [`config`]: the command line and environment (SPEC 1.1, 1.2)
+//! - [`app`]: bind, connect with backoff, migrate, compose the modules, serve, shut down
+
+pub mod app;
+pub mod config;
+
+pub use app::App;
+pub use config::{Cli, Config, Module};
+
+/// Version and build date of this binary.
+pub const BUILD: ferrum_platform::BuildInfo =
+    ferrum_platform::BuildInfo { version: env!("FERRUM_VERSION"), build_date: env!("FERRUM_BUILD_DATE") };

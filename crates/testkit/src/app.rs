@@ -1,0 +1,111 @@
+//! The real router on a real socket over a fresh database, with a client and tokens.
+
+use std::{net::SocketAddr, sync::Arc, time::Duration};
+
+use axum::Router;
+use clap::Parser;
+use ferrum_platform::{
+    BuildInfo, Platform,
+    auth::AuthKeys,
+    config::AuthConfig,
+    db::migrate::MigrationSet,
+    http::middleware::{self, HttpLimits},
+};
+use tokio::sync::oneshot;
+
+use crate::db::{Backend, TestDb};
+
+/// The key test tokens are signed with.
+pub const TEST_SIGNING_KEY: &str = "test-signing-key-that-is-long-enough-for-production";
+
+/// A module's routes served on `127.0.0.1:<random>` over a fresh database.
+#[derive(Debug)]
+pub struct TestApp {
+    /// `http://127.0.0.1:<port>`.
+    pub base_url: String,
+    /// A client with no default headers.
+    pub client: reqwest::Client,
+    /// The context the routes were built from.
+    pub platform: Platform,
+    stop: Option<oneshot::Sender<()>>,
+    // Dropped last: the server must stop before its database goes.
+    _db: TestDb,
+}
+
+#[derive(Parser)]
+struct AuthArgs {
+    #[command(flatten)]
+    auth: AuthConfig,
+}
+
+impl TestApp {
+    /// Serves `routes` (with the platform's middleware) over a fresh, migrated database.
+    pub async fn spawn(
+        backend: Backend,
+        migrations: &[&'static MigrationSet],
+        routes: impl FnOnce(&Platform) -> Router,
+    ) -> Self {
+        Self::spawn_with(backend, migrations, test_limits(), routes).await
+    }
+
+    /// Like [`TestApp::spawn`], with other request limits.
+    pub async fn spawn_with(
+        backend: Backend,
+        migrations: &[&'static MigrationSet],
+        limits: HttpLimits,
+        routes: impl FnOnce(&Platform) -> Router,
+    ) -> Self {
+        let db = TestDb::new(backend, migrations).await;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let base_url = format!("http://{}", listener.local_addr().expect("local addr"));
+        let platform = Platform {
+            db: db.db.clone(),
+            auth: Arc::new(AuthKeys::new(&test_auth_config())),
+            external_url: base_url.clone().into(),
+            build: BuildInfo { version: "test", build_date: "today" },
+        };
+        let router = middleware::apply(routes(&platform), limits);
+        let (stop, stopped) = oneshot::channel::<()>();
+        tokio::spawn(async move {
+            let service = router.into_make_service_with_connect_info::<SocketAddr>();
+            let _ = axum::serve(listener, service)
+                .with_graceful_shutdown(async {
+                    let _ = stopped.await;
+                })
+                .await;
+        });
+        Self { base_url, client: reqwest::Client::new(), platform, stop: Some(stop), _db: db }
+    }
+
+    /// An absolute URL for `path`.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base_url)
+    }
+
+    /// A token with these space-separated scopes.
+    pub fn token(&self, scopes: &str) -> String {
+        self.platform.auth.mint(Some("test-user".into()), false, Some(scopes.into()), None)
+    }
+
+    /// A token with `admin: true`.
+    pub fn admin_token(&self) -> String {
+        self.platform.auth.mint(Some("test-admin".into()), true, None, None)
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// The auth settings tests sign with.
+pub fn test_auth_config() -> AuthConfig {
+    AuthArgs::try_parse_from(["test", "--jwt-signing-key", TEST_SIGNING_KEY]).expect("auth config").auth
+}
+
+fn test_limits() -> HttpLimits {
+    HttpLimits { request_timeout: Duration::from_secs(10), max_body_bytes: 1024 * 1024 }
+}
