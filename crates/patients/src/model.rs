@@ -35,7 +35,8 @@ pub struct Patient {
 }
 
 /// The body of a create or update, as sent. Unknown fields (`id`, `created_at`...) are ignored.
-#[derive(Debug, Default, Deserialize)]
+/// It must be a JSON object: a derived reader would also read a struct from an array.
+#[derive(Debug, Default)]
 pub struct PatientBody {
     /// Required.
     pub first_name: Option<String>,
@@ -49,6 +50,34 @@ pub struct PatientBody {
     pub email: Option<String>,
     /// On update: the version the client last saw (like `If-Match`).
     pub version: Option<i64>,
+}
+
+/// The derived reader, reached only through a map (see `PatientBody`'s `Deserialize`).
+#[derive(Deserialize)]
+#[serde(remote = "PatientBody")]
+struct PatientBodyFields {
+    first_name: Option<String>,
+    last_name: Option<String>,
+    address: Option<String>,
+    phone: Option<String>,
+    email: Option<String>,
+    version: Option<i64>,
+}
+
+impl<'de> Deserialize<'de> for PatientBody {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct ObjectOnly;
+        impl<'de> serde::de::Visitor<'de> for ObjectOnly {
+            type Value = PatientBody;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<PatientBody, A::Error> {
+                PatientBodyFields::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+            }
+        }
+        deserializer.deserialize_map(ObjectOnly)
+    }
 }
 
 /// Validated patient fields, trimmed, ready to store.

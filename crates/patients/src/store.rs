@@ -3,11 +3,7 @@
 //! Versions are checked inside the UPDATE itself, never by a read-then-write.
 
 use chrono::{DateTime, Utc};
-use ferrum_platform::{
-    Db,
-    db,
-    time,
-};
+use ferrum_platform::{Db, db, time};
 use rusqlite::{OptionalExtension, params};
 use sqlx::{Row, postgres::PgRow};
 
@@ -140,7 +136,9 @@ impl Store {
         let pattern = like_pattern(page.query);
         let (after_id, limit) = (page.after_id, page.limit);
         match &self.db {
-            Db::Sqlite(sqlite) if pattern.is_empty() => sqlite.read_now(|conn| list_sqlite(conn, after_id, &pattern, limit)),
+            Db::Sqlite(sqlite) if pattern.is_empty() => {
+                sqlite.read_now(|conn| list_sqlite(conn, after_id, &pattern, limit))
+            }
             // A search may scan the table: keep it off the async threads.
             Db::Sqlite(sqlite) => sqlite.read(move |conn| list_sqlite(conn, after_id, &pattern, limit)).await,
             Db::Postgres(pool) => {
@@ -168,7 +166,18 @@ impl Store {
                         let updated = conn
                             .prepare_cached(UPDATE)?
                             .query_row(
-                                params![f.first_name, f.last_name, f.address, f.phone, f.email, first, last, stamp, id, expected],
+                                params![
+                                    f.first_name,
+                                    f.last_name,
+                                    f.address,
+                                    f.phone,
+                                    f.email,
+                                    first,
+                                    last,
+                                    stamp,
+                                    id,
+                                    expected
+                                ],
                                 from_sqlite,
                             )
                             .optional()?;
@@ -241,7 +250,12 @@ async fn current_version_pg(pool: &sqlx::PgPool, id: i64) -> Result<Option<i64>,
     sqlx::query_scalar(CURRENT_VERSION).bind(id).fetch_optional(pool).await
 }
 
-fn list_sqlite(conn: &rusqlite::Connection, after_id: i64, pattern: &str, limit: i64) -> rusqlite::Result<Vec<Patient>> {
+fn list_sqlite(
+    conn: &rusqlite::Connection,
+    after_id: i64,
+    pattern: &str,
+    limit: i64,
+) -> rusqlite::Result<Vec<Patient>> {
     conn.prepare_cached(LIST)?.query_map(params![after_id, pattern, limit], from_sqlite)?.collect()
 }
 

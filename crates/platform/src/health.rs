@@ -5,10 +5,16 @@
 
 use std::time::Duration;
 
-use axum::{Json, Router, extract::State, http::StatusCode, response::IntoResponse, routing::get};
+use axum::{
+    Json, Router,
+    extract::State,
+    http::{HeaderValue, StatusCode, header},
+    response::IntoResponse,
+    routing::{any, get},
+};
 use serde::Serialize;
 
-use crate::{BuildInfo, Db};
+use crate::{BuildInfo, Db, http::Problem};
 
 /// How long a readiness probe waits for the database.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
@@ -41,12 +47,22 @@ pub fn routes(db: Db, build: BuildInfo) -> Router {
         .with_state((db, build))
 }
 
-/// The health routes while the database is not connected yet: live, not ready.
+/// The routes while the database is not connected yet: live, not ready, and 503 for the rest.
 pub fn starting_routes(build: BuildInfo) -> Router {
     Router::new()
         .route("/health", get(move || async move { report(build, false) }))
         .route("/health/live", get(live))
-        .route("/health/ready", get(|| async { (StatusCode::SERVICE_UNAVAILABLE, Json(Status { status: "starting" })) }))
+        .route(
+            "/health/ready",
+            get(|| async { (StatusCode::SERVICE_UNAVAILABLE, Json(Status { status: "starting" })) }),
+        )
+        .route("/", any(starting))
+        .route("/{*rest}", any(starting))
+}
+
+async fn starting() -> Problem {
+    Problem::new(StatusCode::SERVICE_UNAVAILABLE, "the server is starting: the database is not reachable yet")
+        .with_header(header::RETRY_AFTER, HeaderValue::from_static("1"))
 }
 
 async fn live() -> Json<Status> {
@@ -75,6 +91,7 @@ fn report(build: BuildInfo, database_up: bool) -> impl IntoResponse {
     } else {
         (StatusCode::SERVICE_UNAVAILABLE, "down", "Error", "down")
     };
-    let body = Health { status, message, version: build.version, build_date: build.build_date, checks: Checks { database } };
+    let body =
+        Health { status, message, version: build.version, build_date: build.build_date, checks: Checks { database } };
     (code, Json(body))
 }

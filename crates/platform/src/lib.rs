@@ -6,7 +6,7 @@
 //! - [`auth`]: JWT verification, scopes and token minting (SPEC 1.5)
 //! - [`http`]: problem+json errors, extractors, the middleware stack, the app wrapper
 //! - [`health`]: `/health`, `/health/live`, `/health/ready` (SPEC 1.6)
-//! - [`shutdown`]: SIGINT/SIGTERM
+//! - [`shutdown`]: the stop signal (SIGINT or SIGTERM)
 
 pub mod auth;
 pub mod config;

@@ -119,10 +119,12 @@ impl App {
     }
 }
 
-async fn serve(listener: tokio::net::TcpListener, router: Router, stop: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
-    axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(stop)
-        .await
+async fn serve(
+    listener: tokio::net::TcpListener,
+    router: Router,
+    stop: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>()).with_graceful_shutdown(stop).await
 }
 
 /// Requests wait at most this long for a pooled connection, a little under the request
@@ -168,4 +170,3 @@ fn dedup(modules: &[Module]) -> Vec<Module> {
     }
     seen
 }
-

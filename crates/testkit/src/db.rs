@@ -25,10 +25,7 @@ pub fn postgres_enabled() -> bool {
     if std::env::var_os(POSTGRES_URL_VAR).is_some() {
         return true;
     }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "{POSTGRES_URL_VAR} is not set: CI must run the PostgreSQL suite"
-    );
+    assert!(std::env::var_os("CI").is_none(), "{POSTGRES_URL_VAR} is not set: CI must run the PostgreSQL suite");
     eprintln!("note: {POSTGRES_URL_VAR} is not set, skipping a PostgreSQL test");
     false
 }

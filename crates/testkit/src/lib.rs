@@ -3,13 +3,15 @@
 //!
 //! PostgreSQL tests run when `FERRUM_TEST_DATABASE_URL` names a server; under CI (`CI` set) a
 //! missing URL fails the run instead of skipping, so the PostgreSQL suite cannot go quiet.
-#![expect(clippy::expect_used, clippy::unwrap_used, reason = "test support fails loudly by design")]
+#![expect(clippy::expect_used, reason = "test support fails loudly by design")]
 
 mod app;
 mod db;
+mod gate;
 
 pub use app::{TEST_SIGNING_KEY, TestApp, test_auth_config};
 pub use db::{Backend, TestDb, postgres_enabled};
+pub use gate::Gate;
 
 /// Runs each named `async fn(Backend)` twice: `sqlite::name` and `postgres::name`.
 #[macro_export]

@@ -260,14 +260,8 @@ mod tests {
 
     #[test]
     fn host_settings_build_a_postgres_url() {
-        let cli = Cli::try_parse_from([
-            "ferrum",
-            "--database-host",
-            "db.internal",
-            "--database-password",
-            "s3cr3t",
-        ])
-        .unwrap();
+        let cli =
+            Cli::try_parse_from(["ferrum", "--database-host", "db.internal", "--database-password", "s3cr3t"]).unwrap();
         let url = cli.db.resolved_url();
         assert_eq!(url.expose().as_str(), "postgres://postgres:s3cr3t@db.internal:5432/ferrum");
         assert!(!format!("{url:?}").contains("s3cr3t"));

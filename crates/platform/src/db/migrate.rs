@@ -38,7 +38,7 @@ const CREATE_LEDGER: &str = "CREATE TABLE IF NOT EXISTS ferrum_migrations (
 const APPLIED: &str = "SELECT version FROM ferrum_migrations WHERE module = $1";
 const RECORD: &str = "INSERT INTO ferrum_migrations (module, version, name, applied_at) VALUES ($1, $2, $3, $4)";
 /// Any fixed number: the key of the advisory lock that serialises migrating replicas.
-const PG_LOCK_KEY: i64 = 0x0066_6572_7275_6d;
+const PG_LOCK_KEY: i64 = 0x6665_7272_756d;
 
 /// Applies every migration not yet applied, each set in one transaction; returns how many ran.
 pub async fn run(db: &Db, sets: &[&'static MigrationSet]) -> Result<usize, Error> {
@@ -54,10 +54,7 @@ pub async fn run(db: &Db, sets: &[&'static MigrationSet]) -> Result<usize, Error
 
 fn apply_sqlite(conn: &rusqlite::Connection, set: &MigrationSet) -> Result<usize, Error> {
     conn.execute_batch(CREATE_LEDGER)?;
-    let done: Vec<i64> = conn
-        .prepare(APPLIED)?
-        .query_map([set.module], |row| row.get(0))?
-        .collect::<Result<_, _>>()?;
+    let done: Vec<i64> = conn.prepare(APPLIED)?.query_map([set.module], |row| row.get(0))?.collect::<Result<_, _>>()?;
     let mut count = 0;
     for migration in set.migrations.iter().filter(|m| !done.contains(&m.version)) {
         conn.execute_batch(migration.sqlite)?;

@@ -47,11 +47,7 @@ impl Location {
         } else {
             format!("{}{}", url.host_str().unwrap_or(""), url.path())
         };
-        if path == ":memory:" || path.is_empty() {
-            Location::Memory
-        } else {
-            Location::File(PathBuf::from(path))
-        }
+        if path == ":memory:" || path.is_empty() { Location::Memory } else { Location::File(PathBuf::from(path)) }
     }
 }
 
@@ -144,10 +140,7 @@ impl SqliteDb {
     {
         let (reply, answer) = oneshot::channel();
         let job = Box::new(Job { work: Some(write), outcome: None, reply });
-        self.writer
-            .send(Message::Write(job))
-            .await
-            .map_err(|_| Error::Unavailable("the database is closed".into()))?;
+        self.writer.send(Message::Write(job)).await.map_err(|_| Error::Unavailable("the database is closed".into()))?;
         answer.await.map_err(|_| Error::Other("the write was dropped by the writer".into()))?
     }
 
@@ -325,7 +318,8 @@ mod tests {
         assert_eq!(failed, 67);
         let count: i64 = db.read_now(|c| c.query_row("SELECT count(*) FROM t", [], |r| r.get(0))).unwrap();
         assert_eq!(count, 133);
-        let big: i64 = db.read_now(|c| c.query_row("SELECT count(*) FROM t WHERE v >= 1000", [], |r| r.get(0))).unwrap();
+        let big: i64 =
+            db.read_now(|c| c.query_row("SELECT count(*) FROM t WHERE v >= 1000", [], |r| r.get(0))).unwrap();
         assert_eq!(big, 0);
     }
 

@@ -14,7 +14,7 @@ use axum::{
 };
 use http_body_util::BodyExt as _;
 use tokio::time::Instant;
-use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::{catch_panic::CatchPanicLayer, limit::RequestBodyLimitLayer};
 use tracing::Instrument;
 
 use super::problem::{InternalError, Problem};
@@ -39,7 +39,10 @@ pub struct HttpLimits {
 pub fn apply(router: Router, limits: HttpLimits) -> Router {
     router
         .fallback(not_found)
-        .layer(DefaultBodyLimit::max(limits.max_body_bytes))
+        // Checks Content-Length before reading and caps chunked bodies while they are read;
+        // axum's own 2 MB default is then switched off so the configured cap is the only one.
+        .layer(DefaultBodyLimit::disable())
+        .layer(RequestBodyLimitLayer::new(limits.max_body_bytes))
         .layer(middleware::from_fn_with_state(limits.request_timeout, deadline))
         .layer(CatchPanicLayer::custom(panic_response))
         .layer(middleware::from_fn(observe))
@@ -75,17 +78,14 @@ fn panic_response(panic: Box<dyn Any + Send + 'static>) -> Response {
 /// every error is JSON without each source having to remember.
 async fn observe(mut request: Request, next: Next) -> Response {
     let started = Instant::now();
-    let request_id = request
-        .headers()
-        .get(REQUEST_ID)
-        .filter(|v| is_sound_id(v.as_bytes()))
-        .cloned()
-        .unwrap_or_else(new_request_id);
+    let request_id =
+        request.headers().get(REQUEST_ID).filter(|v| is_sound_id(v.as_bytes())).cloned().unwrap_or_else(new_request_id);
     request.extensions_mut().insert(RequestId(request_id.clone()));
     let method = request.method().clone();
     let route = request.extensions().get::<MatchedPath>().map(|p| p.as_str().to_owned());
     let path = request.uri().path().to_owned();
-    let client = request.extensions().get::<ConnectInfo<SocketAddr>>().map_or_else(|| "-".to_owned(), |c| c.0.ip().to_string());
+    let client =
+        request.extensions().get::<ConnectInfo<SocketAddr>>().map_or_else(|| "-".to_owned(), |c| c.0.ip().to_string());
     let id = request_id.to_str().unwrap_or("");
     let span = tracing::info_span!("request", request_id = id);
 
@@ -153,17 +153,18 @@ mod tests {
     use tower::ServiceExt;
 
     fn app() -> Router {
-        let router = Router::new()
-            .route("/ok", get(|| async { "ok" }))
-            .route("/panic", get(|| async { panic!("boom") }))
-            .route(
-                "/slow",
-                get(|| async {
-                    tokio::time::sleep(Duration::from_secs(5)).await;
-                    "late"
-                }),
-            );
+        let router = Router::new().route("/ok", get(|| async { "ok" })).route("/panic", get(boom)).route(
+            "/slow",
+            get(|| async {
+                tokio::time::sleep(Duration::from_secs(5)).await;
+                "late"
+            }),
+        );
         apply(router, HttpLimits { request_timeout: Duration::from_millis(100), max_body_bytes: 16 })
+    }
+
+    async fn boom() -> &'static str {
+        panic!("boom")
     }
 
     async fn call(method: &str, uri: &str, id: Option<&str>) -> Response {

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use axum::{
-    http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header},
+    http::{HeaderName, HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
 };
 use serde::Serialize;
@@ -37,7 +37,7 @@ pub struct Problem {
     status: StatusCode,
     detail: String,
     errors: Vec<FieldError>,
-    headers: HeaderMap,
+    headers: Vec<(HeaderName, HeaderValue)>,
     internal: Option<Arc<str>>,
 }
 
@@ -54,7 +54,7 @@ struct Body<'a> {
 impl Problem {
     /// A problem with a status and a detail for the client.
     pub fn new(status: StatusCode, detail: impl Into<String>) -> Self {
-        Self { status, detail: detail.into(), errors: Vec::new(), headers: HeaderMap::new(), internal: None }
+        Self { status, detail: detail.into(), errors: Vec::new(), headers: Vec::new(), internal: None }
     }
 
     /// 400 Bad Request.
@@ -88,7 +88,7 @@ impl Problem {
 
     /// Adds a response header (`WWW-Authenticate`, `Allow`, `Retry-After`...).
     pub fn with_header(mut self, name: HeaderName, value: HeaderValue) -> Self {
-        self.headers.insert(name, value);
+        self.headers.push((name, value));
         self
     }
 
@@ -115,10 +115,10 @@ impl IntoResponse for Problem {
         };
         let bytes = serde_json::to_vec(&body).unwrap_or_default();
         let mut response = (self.status, bytes).into_response();
-        response
-            .headers_mut()
-            .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
-        response.headers_mut().extend(self.headers);
+        response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        for (name, value) in self.headers {
+            response.headers_mut().insert(name, value);
+        }
         if let Some(cause) = self.internal {
             response.extensions_mut().insert(InternalError(cause));
         }
@@ -130,8 +130,9 @@ impl From<db::Error> for Problem {
     fn from(error: db::Error) -> Self {
         match error {
             db::Error::Unavailable(cause) => {
-                let mut problem = Problem::new(StatusCode::SERVICE_UNAVAILABLE, "the database is unavailable; try again later")
-                    .with_header(header::RETRY_AFTER, HeaderValue::from_static("1"));
+                let mut problem =
+                    Problem::new(StatusCode::SERVICE_UNAVAILABLE, "the database is unavailable; try again later")
+                        .with_header(header::RETRY_AFTER, HeaderValue::from_static("1"));
                 problem.internal = Some(cause);
                 problem
             }

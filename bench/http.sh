@@ -1,0 +1,199 @@
+#!/usr/bin/env bash
+# HTTP benchmark of the ferrum server (issue 2).
+#
+# Starts one release server on a loopback port over a fresh SQLite file, measures the time
+# to ready and the resident memory, then runs wrk against three routes in one run:
+#   GET /health/live, GET /api/v1/patients/1 (bearer token), POST /api/v1/patients (JSON).
+# Prints a markdown table: req/s, ratio to /health/live, p50, p99 and non-2xx counts.
+#
+# Requirements: curl, and wrk. When wrk is missing the script installs it with
+#   apt-get update -qq && apt-get install -y -qq wrk
+# (the only thing it fetches from the network; needs root or passwordless sudo).
+#
+# Environment:
+#   DURATION   wrk duration per route (default 10s)
+#   THREADS    wrk threads (default 2)
+#   CONNS      wrk connections (default 64)
+#   PORT       first loopback port to try (default 18099; the next free one is used)
+#   FERRUM_BIN server binary to use; when unset, `cargo build --release -p ferrum-server`
+#              is run at the repository root and target/release/ferrum is used.
+#
+# The server runs with its default log level (info), so access logging is part of the
+# figures; logs go to a file in the temp dir and its last WARN/ERROR lines are shown.
+#
+# Usage: DURATION=10s bash bench/http.sh
+set -euo pipefail
+
+DURATION=${DURATION:-10s}
+THREADS=${THREADS:-2}
+CONNS=${CONNS:-64}
+PORT=${PORT:-18099}
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+COMMAND="DURATION=$DURATION bash bench/http.sh"
+
+log() { printf '%s\n' "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+# --- wrk ----------------------------------------------------------------------------------
+if ! command -v wrk >/dev/null 2>&1; then
+    log "wrk not found; installing it with apt-get"
+    SUDO=
+    if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; fi
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq wrk >/dev/null
+fi
+command -v wrk >/dev/null 2>&1 || die "wrk is still missing"
+command -v curl >/dev/null 2>&1 || die "curl is required"
+
+# --- binary -------------------------------------------------------------------------------
+if [ -n "${FERRUM_BIN:-}" ]; then
+    BIN=$FERRUM_BIN
+else
+    log "building the release binary (cargo build --release -p ferrum-server)"
+    (cd "$ROOT" && cargo build --release -p ferrum-server >&2)
+    BIN=$ROOT/target/release/ferrum
+fi
+[ -x "$BIN" ] || die "no executable server at $BIN"
+
+# --- temp dir, cleanup --------------------------------------------------------------------
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/ferrum-bench.XXXXXX")
+SERVER_PID=
+cleanup() {
+    if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
+        kill -TERM "$SERVER_PID" 2>/dev/null || true
+        for _ in $(seq 1 100); do
+            kill -0 "$SERVER_PID" 2>/dev/null || break
+            sleep 0.05
+        done
+        kill -KILL "$SERVER_PID" 2>/dev/null || true
+        wait "$SERVER_PID" 2>/dev/null || true
+    fi
+    rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# --- free port ----------------------------------------------------------------------------
+port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+for _ in $(seq 1 50); do
+    port_in_use "$PORT" || break
+    PORT=$((PORT + 1))
+done
+port_in_use "$PORT" && die "no free port found"
+BASE="http://127.0.0.1:$PORT"
+
+# --- start, time to ready -----------------------------------------------------------------
+SERVER_LOG=$TMP/server.log
+start_ns=$(date +%s%N)
+"$BIN" --listen "127.0.0.1:$PORT" --database-url "sqlite://$TMP/bench.db" --log-format json \
+    >"$SERVER_LOG" 2>&1 &
+SERVER_PID=$!
+
+ready_ns=
+deadline=$((start_ns + 30000000000))
+while :; do
+    if curl -fsS -o /dev/null --max-time 1 "$BASE/health/ready" 2>/dev/null; then
+        ready_ns=$(date +%s%N)
+        break
+    fi
+    kill -0 "$SERVER_PID" 2>/dev/null || { tail -n 20 "$SERVER_LOG" >&2; die "server exited during startup"; }
+    [ "$(date +%s%N)" -lt "$deadline" ] || { tail -n 20 "$SERVER_LOG" >&2; die "server not ready after 30 s"; }
+    sleep 0.005
+done
+READY_MS=$(( (ready_ns - start_ns) / 1000000 ))
+
+rss_mb() { awk '/^VmRSS:/ { printf "%.1f", $2 / 1024 }' "/proc/$SERVER_PID/status"; }
+sleep 0.2
+RSS_IDLE=$(rss_mb)
+log "ready in ${READY_MS} ms, RSS idle ${RSS_IDLE} MB (pid $SERVER_PID, port $PORT)"
+
+# --- token and one patient ----------------------------------------------------------------
+TOKEN=$(curl -fsS "$BASE/generate-token" | sed -n 's/.*"token"[[:space:]]*:[[:space:]]*"\([^"]*\)".*/\1/p')
+[ -n "$TOKEN" ] || die "no token from /generate-token (is the server in development mode?)"
+BODY='{"first_name":"Heimdall","last_name":"Odinson"}'
+status=$(curl -sS -o "$TMP/created.json" -w '%{http_code}' -X POST \
+    -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' -d "$BODY" "$BASE/api/v1/patients")
+[ "$status" = 201 ] || { cat "$TMP/created.json" >&2; die "creating the first patient answered $status"; }
+PATIENT_ID=$(sed -n 's/.*"id"[[:space:]]*:[[:space:]]*\([0-9][0-9]*\).*/\1/p' "$TMP/created.json" | head -n 1)
+PATIENT_ID=${PATIENT_ID:-1}
+status=$(curl -sS -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $TOKEN" "$BASE/api/v1/patients/$PATIENT_ID")
+[ "$status" = 200 ] || die "GET /api/v1/patients/$PATIENT_ID answered $status"
+
+cat >"$TMP/post.lua" <<EOF
+wrk.method = "POST"
+wrk.body = '$BODY'
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer $TOKEN"
+EOF
+
+# --- wrk ----------------------------------------------------------------------------------
+# Latency figure from wrk (e.g. 812.00us, 1.23ms, 1.02s) to milliseconds.
+to_ms() {
+    awk -v v="$1" 'BEGIN {
+        n = v + 0; u = v; sub(/^[0-9.]+/, "", u)
+        if (u == "us") n /= 1000; else if (u == "s") n *= 1000; else if (u == "m") n *= 60000
+        printf "%.2f", n
+    }'
+}
+
+# run NAME ARGS...: runs wrk, stores RPS_NAME, P50_NAME, P99_NAME, NON2XX_NAME, ERRS_NAME.
+run() {
+    local name=$1 out
+    shift
+    out=$TMP/wrk-$name.txt
+    log "wrk -t$THREADS -c$CONNS -d$DURATION --latency $*"
+    wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency "$@" >"$out" 2>&1 || { cat "$out" >&2; die "wrk failed"; }
+    cat "$out" >&2
+    local rps p50 p99 non2xx errs
+    rps=$(awk '/^Requests\/sec:/ { printf "%.0f", $2 }' "$out")
+    p50=$(awk '/Latency Distribution/ { d = 1 } d && $1 == "50%" { print $2; exit }' "$out")
+    p99=$(awk '/Latency Distribution/ { d = 1 } d && $1 == "99%" { print $2; exit }' "$out")
+    non2xx=$(awk -F: '/Non-2xx or 3xx responses/ { gsub(/ /, "", $2); print $2 }' "$out")
+    errs=$(sed -n 's/.*Socket errors: //p' "$out")
+    [ -n "$rps" ] && [ -n "$p50" ] && [ -n "$p99" ] || die "cannot parse the wrk output of $name"
+    printf -v "RPS_$name" '%s' "$rps"
+    printf -v "P50_$name" '%s' "$(to_ms "$p50")"
+    printf -v "P99_$name" '%s' "$(to_ms "$p99")"
+    printf -v "NON2XX_$name" '%s' "${non2xx:-0}"
+    printf -v "ERRS_$name" '%s' "${errs:-none}"
+}
+
+run live "$BASE/health/live"
+run get -H "Authorization: Bearer $TOKEN" "$BASE/api/v1/patients/$PATIENT_ID"
+run post -s "$TMP/post.lua" "$BASE/api/v1/patients"
+
+RSS_AFTER=$(rss_mb)
+status=$(curl -sS -o /dev/null -w '%{http_code}' --max-time 5 -H "Authorization: Bearer $TOKEN" "$BASE/api/v1/patients?limit=1" || true)
+STILL_UP="GET /api/v1/patients?limit=1 answered $status"
+
+# --- report -------------------------------------------------------------------------------
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2fx", a / b; else print "n/a" }'; }
+CPU=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
+CPU=${CPU:-unknown}
+
+cat <<EOF
+
+## HTTP benchmark
+
+- Command: \`$COMMAND\` (wrk -t$THREADS -c$CONNS -d$DURATION --latency, one server, loopback)
+- Machine: $(nproc) cores, $(uname -m), ${CPU}; wrk runs on the same cores as the server
+- Date: $(date -u '+%Y-%m-%d %H:%M UTC')
+- Server: release build, SQLite file in a fresh temp dir, default log level (info, JSON access log to a file)
+
+| Route | req/s | vs /health/live | p50 | p99 | non-2xx |
+|---|---:|---:|---:|---:|---:|
+| GET /health/live | $RPS_live | 1.00x | $P50_live ms | $P99_live ms | $NON2XX_live |
+| GET /api/v1/patients/$PATIENT_ID (bearer) | $RPS_get | $(ratio "$RPS_get" "$RPS_live") | $P50_get ms | $P99_get ms | $NON2XX_get |
+| POST /api/v1/patients (JSON, SQLite) | $RPS_post | $(ratio "$RPS_post" "$RPS_live") | $P50_post ms | $P99_post ms | $NON2XX_post |
+
+- Ready in: $READY_MS ms (process start to first 200 from /health/ready, polled every 5 ms)
+- RSS idle: $RSS_IDLE MB; RSS after the run: $RSS_AFTER MB (VmRSS, MB = 1024 KiB)
+- Socket errors: live: $ERRS_live; get: $ERRS_get; post: $ERRS_post
+- After the run: $STILL_UP
+EOF
+
+warnings=$(grep -cE '"level":"(WARN|ERROR)"' "$SERVER_LOG" || true)
+log ""
+log "server log: $(wc -l <"$SERVER_LOG") lines, ${warnings:-0} at WARN or ERROR; last of those:"
+grep -E '"level":"(WARN|ERROR)"' "$SERVER_LOG" | tail -n 5 >&2 || true

@@ -1,0 +1,199 @@
+use std::time::Duration;
+
+use ferrum_platform::http::middleware::HttpLimits;
+use ferrum_testkit::{Backend, TestApp, both_backends};
+use reqwest::{StatusCode, header};
+use serde_json::{Value, json};
+
+use crate::{create, get, problem, spawn, token};
+
+async fn creates_a_patient_at_its_location(backend: Backend) {
+    let app = spawn(backend).await;
+    let response = create(
+        &app,
+        json!({"first_name": " Heimdall ", "last_name": "Odinson", "email": "h@asgard.example", "phone": "+46 1"}),
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    assert_eq!(response.headers()[header::ETAG], "\"1\"");
+    let location = response.headers()[header::LOCATION].to_str().unwrap().to_owned();
+    let created: Value = response.json().await.unwrap();
+    assert_eq!(location, app.url(&format!("/api/v1/patients/{}", created["id"])));
+    assert_eq!(created["first_name"], "Heimdall");
+    assert_eq!(created["last_name"], "Odinson");
+    assert_eq!(created["address"], "");
+    assert_eq!(created["version"], 1);
+    let stamp = created["created_at"].as_str().unwrap();
+    assert!(stamp.ends_with('Z') && stamp.len() == 27, "{stamp}");
+    assert_eq!(created["updated_at"], created["created_at"]);
+
+    let fetched = app.client.get(&location).bearer_auth(token(&app)).send().await.unwrap();
+    assert_eq!(fetched.status(), StatusCode::OK);
+    assert_eq!(fetched.headers()[header::ETAG], "\"1\"");
+    assert_eq!(fetched.json::<Value>().await.unwrap(), created);
+}
+
+async fn accepts_json_sent_as_curl_data(backend: Backend) {
+    let app = spawn(backend).await;
+    let response = app
+        .client
+        .post(app.url("/api/v1/patients"))
+        .bearer_auth(token(&app))
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(r#"{"first_name":"Loki"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::CREATED);
+    assert_eq!(response.json::<Value>().await.unwrap()["first_name"], "Loki");
+}
+
+async fn refuses_other_content_types(backend: Backend) {
+    let app = spawn(backend).await;
+    for content_type in [Some("text/plain"), Some("application/xml"), None] {
+        let mut request =
+            app.client.post(app.url("/api/v1/patients")).bearer_auth(token(&app)).body(r#"{"first_name":"Loki"}"#);
+        if let Some(content_type) = content_type {
+            request = request.header(header::CONTENT_TYPE, content_type);
+        }
+        problem(request.send().await.unwrap(), StatusCode::UNSUPPORTED_MEDIA_TYPE).await;
+    }
+    assert_eq!(count(&app).await, 0);
+}
+
+async fn refuses_malformed_json(backend: Backend) {
+    let app = spawn(backend).await;
+    for body in [r#"{"first_name":"#, "", "not json", r#"{"first_name":"A"} {}"#] {
+        let response = app
+            .client
+            .post(app.url("/api/v1/patients"))
+            .bearer_auth(token(&app))
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        let body = problem(response, StatusCode::BAD_REQUEST).await;
+        assert!(body["detail"].as_str().unwrap().contains("malformed JSON"), "{body}");
+    }
+    assert_eq!(count(&app).await, 0);
+}
+
+async fn names_every_invalid_field(backend: Backend) {
+    let app = spawn(backend).await;
+    let cases = [
+        (json!({}), "first_name"),
+        (json!({"first_name": "   "}), "first_name"),
+        (json!({"first_name": null}), "first_name"),
+        (json!({"first_name": "x".repeat(101)}), "first_name"),
+        (json!({"first_name": "A", "email": "nope"}), "email"),
+        (json!({"first_name": "A", "address": "y".repeat(257)}), "address"),
+        (json!({"first_name": 42}), "first_name"),
+        (json!({"first_name": "A", "phone": ["1"]}), "phone"),
+        (json!([1, 2]), "body"),
+    ];
+    for (body, field) in cases {
+        let response = create(&app, body.clone()).await;
+        let problem = problem(response, StatusCode::UNPROCESSABLE_ENTITY).await;
+        let fields: Vec<&str> =
+            problem["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
+        assert_eq!(fields, [field], "body {body} gave {problem}");
+    }
+    let several = create(&app, json!({"first_name": "", "email": "bad"})).await;
+    assert_eq!(problem(several, StatusCode::UNPROCESSABLE_ENTITY).await["errors"].as_array().unwrap().len(), 2);
+    assert_eq!(count(&app).await, 0);
+}
+
+async fn ignores_unknown_fields_and_client_ids(backend: Backend) {
+    let app = spawn(backend).await;
+    let first = create(&app, json!({"first_name": "A", "id": 999, "version": 7, "nickname": "x"})).await;
+    assert_eq!(first.status(), StatusCode::CREATED);
+    let first: Value = first.json().await.unwrap();
+    assert_ne!(first["id"], 999);
+    assert_eq!(first["version"], 1);
+    assert!(first.get("nickname").is_none());
+}
+
+async fn two_patients_may_share_a_name(backend: Backend) {
+    let app = spawn(backend).await;
+    let a = crate::create_named(&app, "Thor", "Odinson").await;
+    let b = crate::create_named(&app, "Thor", "Odinson").await;
+    assert_ne!(a["id"], b["id"]);
+}
+
+async fn caps_declared_and_chunked_bodies(backend: Backend) {
+    let limits = HttpLimits { request_timeout: Duration::from_secs(5), max_body_bytes: 1024 };
+    let app = TestApp::spawn_with(backend, &[&ferrum_patients::MIGRATIONS], limits, ferrum_patients::routes).await;
+    let head = format!(
+        "POST /api/v1/patients HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\n\
+         Content-Type: application/json\r\nConnection: close\r\n",
+        token(&app)
+    );
+    // Declared too large: refused from the header alone, before any body is sent.
+    let declared = raw_exchange(&app, &format!("{head}Content-Length: 4096\r\n\r\n")).await;
+    assert!(declared.starts_with("HTTP/1.1 413"), "{declared}");
+    assert!(declared.contains("application/problem+json"), "{declared}");
+    // Chunked: no length up front; the cap applies while reading (2 KiB sent, unfinished).
+    let chunk = format!("{{\"first_name\":\"{}\"}}", "x".repeat(2048));
+    let chunked = format!("{head}Transfer-Encoding: chunked\r\n\r\n{:x}\r\n{chunk}\r\n", chunk.len());
+    let chunked = raw_exchange(&app, &chunked).await;
+    assert!(chunked.starts_with("HTTP/1.1 413"), "{chunked}");
+    assert!(chunked.contains("\"status\":413"), "{chunked}");
+    // Under the cap, the same route works.
+    assert_eq!(create(&app, json!({"first_name": "Small"})).await.status(), StatusCode::CREATED);
+    assert_eq!(count(&app).await, 1);
+}
+
+/// Writes raw bytes to the server and reads its whole answer (the request says Connection: close).
+async fn raw_exchange(app: &TestApp, request: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let addr = app.base_url.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut answer))
+        .await
+        .expect("answer in time")
+        .unwrap();
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+async fn finding_needs_an_existing_integer_id(backend: Backend) {
+    let app = spawn(backend).await;
+    let missing = problem(get(&app, "/api/v1/patients/42").await, StatusCode::NOT_FOUND).await;
+    assert_eq!(missing["detail"], "patient 42 does not exist");
+    for bad in ["abc", "1.5", "99999999999999999999"] {
+        problem(get(&app, &format!("/api/v1/patients/{bad}")).await, StatusCode::BAD_REQUEST).await;
+    }
+}
+
+async fn unknown_routes_and_methods_are_json(backend: Backend) {
+    let app = spawn(backend).await;
+    problem(get(&app, "/api/v1/nothing").await, StatusCode::NOT_FOUND).await;
+    // No redirect for a trailing slash (SPEC 1.7).
+    problem(get(&app, "/api/v1/patients/").await, StatusCode::NOT_FOUND).await;
+    let patch = app.client.patch(app.url("/api/v1/patients/1")).bearer_auth(token(&app)).send().await.unwrap();
+    let allow = patch.headers()[header::ALLOW].to_str().unwrap().to_owned();
+    for method in ["GET", "PUT", "DELETE"] {
+        assert!(allow.contains(method), "{allow}");
+    }
+    problem(patch, StatusCode::METHOD_NOT_ALLOWED).await;
+}
+
+/// How many patients exist.
+pub(crate) async fn count(app: &ferrum_testkit::TestApp) -> usize {
+    get(app, "/api/v1/patients?limit=1000").await.json::<Vec<Value>>().await.unwrap().len()
+}
+
+both_backends!(
+    creates_a_patient_at_its_location,
+    accepts_json_sent_as_curl_data,
+    refuses_other_content_types,
+    refuses_malformed_json,
+    names_every_invalid_field,
+    ignores_unknown_fields_and_client_ids,
+    two_patients_may_share_a_name,
+    caps_declared_and_chunked_bodies,
+    finding_needs_an_existing_integer_id,
+    unknown_routes_and_methods_are_json,
+);

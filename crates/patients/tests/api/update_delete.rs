@@ -1,0 +1,122 @@
+use ferrum_testkit::{Backend, TestApp, both_backends};
+use reqwest::{Response, StatusCode, header};
+use serde_json::{Value, json};
+
+use crate::{create_named, get, problem, spawn, token};
+
+async fn put(app: &TestApp, id: &Value, if_match: Option<&str>, body: Value) -> Response {
+    let mut request = app.client.put(app.url(&format!("/api/v1/patients/{id}"))).bearer_auth(token(app)).json(&body);
+    if let Some(tag) = if_match {
+        request = request.header(header::IF_MATCH, tag);
+    }
+    request.send().await.unwrap()
+}
+
+async fn delete(app: &TestApp, id: &Value, if_match: Option<&str>) -> Response {
+    let mut request = app.client.delete(app.url(&format!("/api/v1/patients/{id}"))).bearer_auth(token(app));
+    if let Some(tag) = if_match {
+        request = request.header(header::IF_MATCH, tag);
+    }
+    request.send().await.unwrap()
+}
+
+async fn updates_with_if_match_and_bumps_the_version(backend: Backend) {
+    let app = spawn(backend).await;
+    let created = create_named(&app, "Sif", "").await;
+    let response =
+        put(&app, &created["id"], Some("\"1\""), json!({"first_name": "Sif", "last_name": "Thorsdottir"})).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()[header::ETAG], "\"2\"");
+    let updated: Value = response.json().await.unwrap();
+    assert_eq!(updated["last_name"], "Thorsdottir");
+    assert_eq!(updated["version"], 2);
+    assert_eq!(updated["created_at"], created["created_at"]);
+    assert!(updated["updated_at"].as_str() >= created["updated_at"].as_str());
+    let stored: Value = get(&app, &format!("/api/v1/patients/{}", created["id"])).await.json().await.unwrap();
+    assert_eq!(stored, updated);
+}
+
+async fn refuses_a_stale_version_and_keeps_the_record(backend: Backend) {
+    let app = spawn(backend).await;
+    let created = create_named(&app, "Sif", "").await;
+    let id = &created["id"];
+    assert_eq!(put(&app, id, Some("\"1\""), json!({"first_name": "Sif 2"})).await.status(), StatusCode::OK);
+    let stale = put(&app, id, Some("\"1\""), json!({"first_name": "Sif 3"})).await;
+    assert_eq!(stale.headers()[header::ETAG], "\"2\"");
+    let body = problem(stale, StatusCode::CONFLICT).await;
+    assert!(body["detail"].as_str().unwrap().contains("version 2"), "{body}");
+    // The body's `version` works like If-Match.
+    let stale_body = put(&app, id, None, json!({"first_name": "Sif 3", "version": 1})).await;
+    problem(stale_body, StatusCode::CONFLICT).await;
+    let current = put(&app, id, None, json!({"first_name": "Sif 3", "version": 2})).await;
+    assert_eq!(current.status(), StatusCode::OK);
+    let stored: Value = get(&app, &format!("/api/v1/patients/{id}")).await.json().await.unwrap();
+    assert_eq!((stored["first_name"].as_str(), stored["version"].as_i64()), (Some("Sif 3"), Some(3)));
+}
+
+async fn updates_without_a_version_unconditionally(backend: Backend) {
+    let app = spawn(backend).await;
+    let created = create_named(&app, "Freyja", "").await;
+    let response = put(&app, &created["id"], None, json!({"first_name": "Freya"})).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let response = put(&app, &created["id"], Some("*"), json!({"first_name": "Freyja"})).await;
+    assert_eq!(response.json::<Value>().await.unwrap()["version"], 3);
+}
+
+async fn update_errors(backend: Backend) {
+    let app = spawn(backend).await;
+    let created = create_named(&app, "Frigg", "").await;
+    let id = &created["id"];
+    problem(put(&app, &json!(404), None, json!({"first_name": "X"})).await, StatusCode::NOT_FOUND).await;
+    problem(put(&app, &json!("abc"), None, json!({"first_name": "X"})).await, StatusCode::BAD_REQUEST).await;
+    problem(put(&app, id, Some("\"soon\""), json!({"first_name": "X"})).await, StatusCode::BAD_REQUEST).await;
+    let disagree = put(&app, id, Some("\"1\""), json!({"first_name": "X", "version": 2})).await;
+    problem(disagree, StatusCode::BAD_REQUEST).await;
+    let invalid = put(&app, id, Some("\"1\""), json!({"first_name": ""})).await;
+    problem(invalid, StatusCode::UNPROCESSABLE_ENTITY).await;
+    // Nothing above changed the record.
+    let stored: Value = get(&app, &format!("/api/v1/patients/{id}")).await.json().await.unwrap();
+    assert_eq!(stored, created);
+}
+
+async fn exactly_one_of_many_concurrent_updates_wins(backend: Backend) {
+    let app = spawn(backend).await;
+    let created = create_named(&app, "Baldr", "").await;
+    let id = created["id"].clone();
+    let attempts = (0..16).map(|n| {
+        let (app, id) = (&app, &id);
+        async move { put(app, id, Some("\"1\""), json!({"first_name": format!("Baldr {n}")})).await.status() }
+    });
+    let statuses = futures_util::future::join_all(attempts).await;
+    let won = statuses.iter().filter(|s| **s == StatusCode::OK).count();
+    let lost = statuses.iter().filter(|s| **s == StatusCode::CONFLICT).count();
+    assert_eq!((won, lost), (1, 15), "{statuses:?}");
+    let stored: Value = get(&app, &format!("/api/v1/patients/{id}")).await.json().await.unwrap();
+    assert_eq!(stored["version"], 2);
+}
+
+async fn deletes_once(backend: Backend) {
+    let app = spawn(backend).await;
+    let created = create_named(&app, "Hod", "").await;
+    let id = &created["id"];
+    let stale = delete(&app, id, Some("\"7\"")).await;
+    problem(stale, StatusCode::CONFLICT).await;
+    let deleted = delete(&app, id, Some("\"1\"")).await;
+    assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
+    assert!(deleted.bytes().await.unwrap().is_empty());
+    problem(get(&app, &format!("/api/v1/patients/{id}")).await, StatusCode::NOT_FOUND).await;
+    problem(delete(&app, id, None).await, StatusCode::NOT_FOUND).await;
+    problem(delete(&app, &json!("x"), None).await, StatusCode::BAD_REQUEST).await;
+    // Ids are not reused after a delete.
+    let next = create_named(&app, "Vali", "").await;
+    assert!(next["id"].as_i64() > id.as_i64());
+}
+
+both_backends!(
+    updates_with_if_match_and_bumps_the_version,
+    refuses_a_stale_version_and_keeps_the_record,
+    updates_without_a_version_unconditionally,
+    update_errors,
+    exactly_one_of_many_concurrent_updates_wins,
+    deletes_once,
+);

@@ -1,0 +1,92 @@
+//! The `ferrum` binary as an operator runs it.
+
+use std::{
+    process::{Command, Stdio},
+    time::Duration,
+};
+
+use ferrum_server::BUILD;
+
+fn ferrum() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_ferrum"));
+    command.env_clear().env("PATH", std::env::var_os("PATH").unwrap_or_default());
+    command
+}
+
+#[test]
+fn prints_its_version_and_build_date() {
+    let output = ferrum().arg("--version").output().unwrap();
+    assert!(output.status.success());
+    let text = String::from_utf8(output.stdout).unwrap();
+    assert!(text.contains(BUILD.version) && text.contains(BUILD.build_date), "{text}");
+}
+
+#[test]
+fn refuses_bad_configuration_with_status_2_naming_the_variable() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [
+        ("FERRUM_HTTP_REQUEST_TIMEOUT", "soon"),
+        ("FERRUM_HTTP_MAX_POST_SIZE", "huge"),
+        ("FERRUM_MODULES", "patients,billing"),
+        ("FERRUM_DATABASE_URL", "mysql://db/x"),
+        ("FERRUM_HTTP_API_PORT", "70000"),
+        ("FERRUM_ENV", "staging"),
+    ];
+    for (variable, value) in cases {
+        let output = ferrum().current_dir(dir.path()).env(variable, value).output().unwrap();
+        assert_eq!(output.status.code(), Some(2), "{variable}={value}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(variable) || stderr.contains("--env"), "{variable}: {stderr}");
+    }
+    let weak = ferrum().current_dir(dir.path()).env("FERRUM_ENV", "production").output().unwrap();
+    assert_eq!(weak.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&weak.stderr).contains("FERRUM_HTTP_JWT_SIGNING_KEY"));
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+#[tokio::test]
+async fn serves_on_sqlite_logs_masked_config_and_stops_on_signals() {
+    for signal in ["-TERM", "-INT"] {
+        let dir = tempfile::tempdir().unwrap();
+        let port = free_port();
+        let mut child = ferrum()
+            .current_dir(dir.path())
+            .env("FERRUM_HTTP_API_PORT", port.to_string())
+            .env("FERRUM_HTTP_JWT_SIGNING_KEY", "very-secret-signing-key-value")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let client = reqwest::Client::new();
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let ready = client.get(format!("http://127.0.0.1:{port}/health/ready")).send().await;
+            if ready.is_ok_and(|r| r.status() == 200) {
+                break;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "not ready in time");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        // The default database is ferrum.db in the working directory.
+        assert!(dir.path().join("ferrum.db").exists());
+        let killed = Command::new("kill").arg(signal).arg(child.id().to_string()).status().unwrap();
+        assert!(killed.success());
+        let status = tokio::task::spawn_blocking(move || {
+            let status = child.wait();
+            let mut out = String::new();
+            use std::io::Read;
+            child.stdout.take().unwrap().read_to_string(&mut out).unwrap();
+            (status, out)
+        });
+        let (status, logs) = tokio::time::timeout(Duration::from_secs(10), status).await.unwrap().unwrap();
+        assert_eq!(status.unwrap().code(), Some(0), "{signal}");
+        assert!(!logs.contains("very-secret-signing-key-value"), "the key leaked into the logs");
+        let first: serde_json::Value = serde_json::from_str(logs.lines().next().unwrap()).unwrap();
+        assert_eq!(first["message"], "starting ferrum");
+        assert!(first["config"].as_str().unwrap().contains("********"));
+        assert!(logs.lines().all(|line| serde_json::from_str::<serde_json::Value>(line).is_ok()));
+    }
+}
