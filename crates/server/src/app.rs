@@ -74,6 +74,8 @@ impl App {
         let starting = middleware::apply(health::starting_routes(self.build), limits);
         let starting_listener = tokio::net::TcpListener::from_std(self.listener.try_clone()?)?;
         tokio::spawn(serve(starting_listener, starting, started.clone().cancelled_owned()));
+        // However this function ends, the startup server stops accepting.
+        let _stop_starting = started.clone().drop_guard();
 
         let url = self.config.db.resolved_url();
         let connecting = db::connect_with_backoff(
@@ -86,7 +88,6 @@ impl App {
             db = connecting => db.context("cannot connect to the database")?,
             () = stopping.cancelled() => {
                 tracing::info!("stopped before the database was reachable");
-                started.cancel();
                 return Ok(());
             }
         };

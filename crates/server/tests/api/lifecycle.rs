@@ -95,6 +95,46 @@ async fn acknowledged_writes_survive_a_stop_mid_burst(backend: Backend) {
     }
 }
 
+/// PostgreSQL goes away while serving: requests answer 503 within the request timeout, readiness
+/// turns 503, and both recover with no restart when it returns.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_outage_answers_503_then_recovers() {
+    if !ferrum_testkit::postgres_enabled() {
+        return;
+    }
+    let db = TestDb::new(Backend::Postgres, &[]).await;
+    let (gate, through) = Gate::in_front_of(&db.url).await;
+    gate.open();
+    let server = Server::start(&through, &["--timeout", "1s"]);
+    server.wait_ready(Duration::from_secs(10)).await;
+    let token = server.token().await;
+    let get = |path: &'static str| {
+        let request = server.client.get(server.url(path)).bearer_auth(&token);
+        async move {
+            let started = std::time::Instant::now();
+            let response = request.send().await.unwrap();
+            (response.status().as_u16(), started.elapsed(), response.text().await.unwrap())
+        }
+    };
+    assert_eq!(get("/api/v1/patients").await.0, 200);
+
+    gate.close();
+    let (status, took, body) = get("/api/v1/patients").await;
+    assert_eq!(status, 503, "{body}");
+    assert!(took < Duration::from_millis(1500), "took {took:?}");
+    assert!(body.contains("database is unavailable") && !body.contains("sqlx"), "{body}");
+    assert_eq!(get("/health/ready").await.0, 503);
+
+    gate.open();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while get("/api/v1/patients").await.0 != 200 {
+        assert!(tokio::time::Instant::now() < deadline, "did not recover");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(get("/health/ready").await.0, 200);
+    server.stop().await.unwrap();
+}
+
 both_backends!(
     waits_for_the_database_then_serves,
     a_stop_signal_ends_the_wait_for_the_database,
