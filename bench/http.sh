@@ -54,12 +54,21 @@ else
     (cd "$ROOT" && cargo build --release -p ferrum-server >&2)
     BIN=$ROOT/target/release/ferrum
 fi
+if [ -n "${BARE_BIN:-}" ]; then
+    BARE=$BARE_BIN
+else
+    (cd "$ROOT" && cargo build --release -p ferrum-server --example bare_health >&2)
+    BARE=$ROOT/target/release/examples/bare_health
+fi
 [ -x "$BIN" ] || die "no executable server at $BIN"
+[ -x "$BARE" ] || die "no reference server at $BARE"
 
 # --- temp dir, cleanup --------------------------------------------------------------------
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/ferrum-bench.XXXXXX")
 SERVER_PID=
+BARE_PID=
 cleanup() {
+    if [ -n "$BARE_PID" ]; then kill "$BARE_PID" 2>/dev/null || true; fi
     if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
         kill -TERM "$SERVER_PID" 2>/dev/null || true
         for _ in $(seq 1 100); do
@@ -142,7 +151,7 @@ run() {
     local name=$1 out
     shift
     out=$TMP/wrk-$name.txt
-    log "wrk -t$THREADS -c$CONNS -d$DURATION --latency $*"
+    log "wrk -t$THREADS -c$CONNS -d$DURATION --latency ${*//"$TOKEN"/<token>}"
     wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency "$@" >"$out" 2>&1 || { cat "$out" >&2; die "wrk failed"; }
     cat "$out" >&2
     local rps p50 p99 non2xx errs
@@ -167,6 +176,18 @@ RSS_AFTER=$(rss_mb)
 status=$(curl -sS -o /dev/null -w '%{http_code}' --max-time 5 -H "Authorization: Bearer $TOKEN" "$BASE/api/v1/patients?limit=1" || true)
 STILL_UP="GET /api/v1/patients?limit=1 answered $status"
 
+# The reference: the same route on plain axum (no middleware, no logs), while ferrum idles.
+BARE_PORT=$((PORT + 1))
+while port_in_use "$BARE_PORT"; do BARE_PORT=$((BARE_PORT + 1)); done
+"$BARE" "127.0.0.1:$BARE_PORT" >/dev/null 2>&1 &
+BARE_PID=$!
+for _ in $(seq 1 200); do
+    curl -fsS -o /dev/null "http://127.0.0.1:$BARE_PORT/health/live" 2>/dev/null && break
+    sleep 0.01
+done
+run bare "http://127.0.0.1:$BARE_PORT/health/live"
+kill "$BARE_PID" 2>/dev/null || true
+
 # --- report -------------------------------------------------------------------------------
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2fx", a / b; else print "n/a" }'; }
 CPU=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
@@ -186,6 +207,9 @@ cat <<EOF
 | GET /health/live | $RPS_live | 1.00x | $P50_live ms | $P99_live ms | $NON2XX_live |
 | GET /api/v1/patients/$PATIENT_ID (bearer) | $RPS_get | $(ratio "$RPS_get" "$RPS_live") | $P50_get ms | $P99_get ms | $NON2XX_get |
 | POST /api/v1/patients (JSON, SQLite) | $RPS_post | $(ratio "$RPS_post" "$RPS_live") | $P50_post ms | $P99_post ms | $NON2XX_post |
+| reference: GET /health/live on plain axum | $RPS_bare | $(ratio "$RPS_bare" "$RPS_live") | $P50_bare ms | $P99_bare ms | $NON2XX_bare |
+
+- Ferrum's /health/live (whole platform stack and access log) runs at $(ratio "$RPS_live" "$RPS_bare") of plain axum on the same route
 
 - Ready in: $READY_MS ms (process start to first 200 from /health/ready, polled every 5 ms)
 - RSS idle: $RSS_IDLE MB; RSS after the run: $RSS_AFTER MB (VmRSS, MB = 1024 KiB)

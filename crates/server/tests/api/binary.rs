@@ -43,6 +43,33 @@ fn refuses_bad_configuration_with_status_2_naming_the_variable() {
     assert!(String::from_utf8_lossy(&weak.stderr).contains("FERRUM_HTTP_JWT_SIGNING_KEY"));
 }
 
+#[test]
+fn reads_a_dotenv_file_in_the_working_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join(".env"), "FERRUM_HTTP_REQUEST_TIMEOUT=eventually\n").unwrap();
+    let output = ferrum().current_dir(dir.path()).output().unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("FERRUM_HTTP_REQUEST_TIMEOUT"));
+    // The environment wins over .env.
+    let port = free_port();
+    let mut child = ferrum()
+        .current_dir(dir.path())
+        .env("FERRUM_HTTP_REQUEST_TIMEOUT", "2s")
+        .env("FERRUM_HTTP_API_PORT", port.to_string())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(child.try_wait().unwrap().is_none(), "ferrum exited: the environment did not win over .env");
+        assert!(std::time::Instant::now() < deadline, "not listening in time");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().unwrap();
+    let _ = child.wait();
+}
+
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }

@@ -52,4 +52,38 @@ async fn modules_can_be_switched_off(backend: Backend) {
     server.stop().await.unwrap();
 }
 
+/// The original Ferrum's FERRUM_DATABASE_HOST/PORT/USER/PASSWORD/NAME build the PostgreSQL URL.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connects_to_postgres_by_host_settings() {
+    if !ferrum_testkit::postgres_enabled() {
+        return;
+    }
+    let db = TestDb::new(Backend::Postgres, &[]).await;
+    let (host, port) = (db.url.host_str().unwrap().to_owned(), db.url.port().unwrap_or(5432).to_string());
+    let name = db.url.path().trim_start_matches('/').to_owned();
+    let user = if db.url.username().is_empty() { "postgres".to_owned() } else { db.url.username().to_owned() };
+    let mut args = vec!["--database-host", &host, "--database-port", &port, "--database-user", &user];
+    args.extend(["--database-name", &name]);
+    let password = db.url.password().map(str::to_owned);
+    if let Some(password) = &password {
+        args.extend(["--database-password", password]);
+    }
+    let server = Server::start_with(None, &args);
+    server.wait_ready(Duration::from_secs(10)).await;
+    let health: Value = server.client.get(server.url("/health")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(health["checks"]["database"], "up");
+    // It migrated the named database, not another one.
+    let tables: i64 = match &db.db {
+        ferrum_platform::Db::Postgres(pool) => {
+            sqlx::query_scalar("SELECT count(*) FROM information_schema.tables WHERE table_name = 'patients'")
+                .fetch_one(pool)
+                .await
+                .unwrap()
+        }
+        ferrum_platform::Db::Sqlite(_) => unreachable!(),
+    };
+    assert_eq!(tables, 1);
+    server.stop().await.unwrap();
+}
+
 both_backends!(serves_health_and_the_enabled_modules, production_hides_the_token_route, modules_can_be_switched_off);

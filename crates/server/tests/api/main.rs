@@ -33,7 +33,15 @@ pub(crate) const QUICK_BACKOFF: Backoff = Backoff {
 impl Server {
     /// Binds 127.0.0.1:0 and runs `ferrum serve` over `database` with these extra flags.
     pub(crate) fn start(database: &Url, flags: &[&str]) -> Self {
-        let mut args = vec!["ferrum", "--listen", "127.0.0.1:0", "--database-url", database.as_str()];
+        Self::start_with(Some(database), flags)
+    }
+
+    /// Like [`Server::start`]; with no URL, the flags must say where the database is.
+    pub(crate) fn start_with(database: Option<&Url>, flags: &[&str]) -> Self {
+        let mut args = vec!["ferrum", "--listen", "127.0.0.1:0"];
+        if let Some(database) = database {
+            args.extend(["--database-url", database.as_str()]);
+        }
         args.extend_from_slice(flags);
         let config = Cli::try_parse_from(args).unwrap().into_config();
         let app = App::bind(config, BUILD).unwrap().with_backoff(QUICK_BACKOFF);
