@@ -1,7 +1,9 @@
 //! The `ferrum` command line: the platform's sections plus the module list (SPEC 1.1, 1.2).
 
+use std::time::Duration;
+
 use clap::{Args, Parser, Subcommand};
-use ferrum_platform::config::{AuthConfig, DbConfig, HttpConfig, LogConfig, named};
+use ferrum_platform::config::{AuthConfig, DbConfig, HttpConfig, LogConfig, named, parse_duration};
 
 /// `ferrum --version`: the injected version and build date.
 const VERSION: &str = concat!(env!("FERRUM_VERSION"), " (built ", env!("FERRUM_BUILD_DATE"), ")");
@@ -18,19 +20,59 @@ pub struct Cli {
     pub serve: Config,
 }
 
-/// The commands of `ferrum`.
+/// The commands of `ferrum` (SPEC 1.2).
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Serve the API (the default).
     Serve(Config),
+    /// Apply the enabled modules' migrations and exit.
+    Migrate(Config),
+    /// Exit 0 when the server's /health/ready answers 200 (a container HEALTHCHECK).
+    Healthcheck(HealthcheckArgs),
+    /// Mint a token with the configured key, for operators.
+    Token(TokenArgs),
+    /// Print the effective configuration, secrets masked, and where each value came from.
+    Config(Config),
+}
+
+/// `ferrum healthcheck`.
+#[derive(Args, Clone, Debug)]
+pub struct HealthcheckArgs {
+    /// URL to check [default: http://127.0.0.1:<port>/health/ready, port as `serve` would bind].
+    #[arg(long)]
+    pub url: Option<String>,
+    /// The listener settings: the port to check, and `--timeout` bounds the whole check.
+    #[command(flatten)]
+    pub http: HttpConfig,
+}
+
+/// `ferrum token`.
+#[derive(Args, Clone, Debug)]
+pub struct TokenArgs {
+    /// Grant every scope (`admin: true`).
+    #[arg(long)]
+    pub admin: bool,
+    /// A scope to grant (patients, care, payments, chirps, admin); repeat or space-separate.
+    #[arg(long = "scope")]
+    pub scopes: Vec<String>,
+    /// The token's subject.
+    #[arg(long)]
+    pub sub: Option<String>,
+    /// Lifetime [default: FERRUM_HTTP_JWT_EXPIRATION].
+    #[arg(long, value_parser = named(parse_duration))]
+    pub ttl: Option<Duration>,
+    /// The signing key and claim settings.
+    #[command(flatten)]
+    pub auth: AuthConfig,
 }
 
 impl Cli {
-    /// The configuration to serve with.
+    /// The configuration to serve with (`ferrum` alone or `ferrum serve`); `None` for the
+    /// other commands.
     pub fn into_config(self) -> Config {
         match self.command {
-            Some(Command::Serve(config)) => config,
-            None => self.serve,
+            Some(Command::Serve(config)) | Some(Command::Migrate(config)) | Some(Command::Config(config)) => config,
+            None | Some(Command::Healthcheck(_)) | Some(Command::Token(_)) => self.serve,
         }
     }
 }

@@ -2,8 +2,10 @@
 //!
 //! - [`config`]: the command line and environment (SPEC 1.1, 1.2)
 //! - [`app`]: bind, connect with backoff, migrate, compose the modules, serve, shut down
+//! - [`commands`]: `serve`, `migrate`, `healthcheck`, `token`, `config`
 
 pub mod app;
+pub mod commands;
 pub mod config;
 
 pub use app::App;

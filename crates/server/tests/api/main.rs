@@ -3,6 +3,7 @@
 #![expect(clippy::unwrap_used, clippy::expect_used, reason = "a test fails loudly on what it did not expect")]
 
 mod binary;
+mod commands;
 mod health;
 mod lifecycle;
 
