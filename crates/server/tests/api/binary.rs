@@ -117,3 +117,67 @@ async fn serves_on_sqlite_logs_masked_config_and_stops_on_signals() {
         assert!(logs.lines().all(|line| serde_json::from_str::<serde_json::Value>(line).is_ok()));
     }
 }
+
+/// `kill -9` in the middle of a burst of creates on SQLite: after a restart, every patient
+/// that was answered 201 is there (a 2xx means the write is on disk).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acknowledged_writes_survive_kill_9() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let start = || {
+        ferrum()
+            .current_dir(dir.path())
+            .env("FERRUM_HTTP_API_PORT", port.to_string())
+            .env("FERRUM_LOG_LEVEL", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    let client = reqwest::Client::new();
+    let base = format!("http://127.0.0.1:{port}");
+    let wait_ready = |client: reqwest::Client, base: String| async move {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        while !client.get(format!("{base}/health/ready")).send().await.is_ok_and(|r| r.status() == 200) {
+            assert!(tokio::time::Instant::now() < deadline, "not ready in time");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    };
+    let mut child = start();
+    wait_ready(client.clone(), base.clone()).await;
+    let token: serde_json::Value =
+        client.get(format!("{base}/generate-token")).send().await.unwrap().json().await.unwrap();
+    let token = token["token"].as_str().unwrap().to_owned();
+
+    let (done_tx, mut done_rx) = tokio::sync::mpsc::unbounded_channel();
+    let mut writers = Vec::new();
+    for n in 0..300 {
+        let (client, base, token, done) = (client.clone(), base.clone(), token.clone(), done_tx.clone());
+        writers.push(tokio::spawn(async move {
+            let body = serde_json::json!({"first_name": format!("K{n}")});
+            let response = client.post(format!("{base}/api/v1/patients")).bearer_auth(token).json(&body).send().await;
+            let _ = done.send(());
+            let response = response.ok().filter(|r| r.status() == 201)?;
+            response.json::<serde_json::Value>().await.ok()?["id"].as_i64()
+        }));
+    }
+    for _ in 0..60 {
+        done_rx.recv().await;
+    }
+    child.kill().unwrap(); // SIGKILL: no chance to flush anything
+    let _ = child.wait();
+    let mut acknowledged = Vec::new();
+    for writer in writers {
+        acknowledged.extend(writer.await.unwrap());
+    }
+    assert!(!acknowledged.is_empty());
+
+    let mut child = start();
+    wait_ready(client.clone(), base.clone()).await;
+    for id in &acknowledged {
+        let found = client.get(format!("{base}/api/v1/patients/{id}")).bearer_auth(&token).send().await.unwrap();
+        assert_eq!(found.status(), 200, "patient {id} was acknowledged but is gone after kill -9");
+    }
+    child.kill().unwrap();
+    let _ = child.wait();
+}
