@@ -4,6 +4,7 @@
 
 mod binary;
 mod commands;
+mod deployment;
 mod health;
 mod lifecycle;
 
