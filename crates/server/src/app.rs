@@ -17,7 +17,7 @@ use ferrum_platform::{
     config::Environment,
     db::{self, Backoff, migrate::MigrationSet},
     health,
-    http::middleware::{self, HttpLimits},
+    http::middleware::{self, HttpSettings},
 };
 use tokio_util::sync::CancellationToken;
 
@@ -64,14 +64,11 @@ impl App {
                 stopping.cancel();
             }
         });
-        let limits = HttpLimits {
-            request_timeout: self.config.http.request_timeout,
-            max_body_bytes: self.config.http.max_body_bytes,
-        };
+        let settings = HttpSettings::from(&self.config.http);
 
         // Until the database answers: live, not ready (SPEC 1.3).
         let started = CancellationToken::new();
-        let starting = middleware::apply(health::starting_routes(self.build), limits);
+        let starting = middleware::apply(health::starting_routes(self.build), &settings);
         let starting_listener = tokio::net::TcpListener::from_std(self.listener.try_clone()?)?;
         tokio::spawn(serve(starting_listener, starting, started.clone().cancelled_owned()));
         // However this function ends, the startup server stops accepting.
@@ -100,7 +97,7 @@ impl App {
             external_url: self.config.http.external_url(self.local_addr.port()).into(),
             build: self.build,
         };
-        let router = middleware::apply(compose(&platform, &self.config), limits);
+        let router = middleware::apply(compose(&platform, &self.config), &settings);
         let listener = tokio::net::TcpListener::from_std(self.listener)?;
         let serving = serve(listener, router, stopping.clone().cancelled_owned());
         // The full router now accepts on the same socket; the startup one stops accepting.

@@ -9,7 +9,7 @@ use ferrum_platform::{
     auth::AuthKeys,
     config::AuthConfig,
     db::migrate::MigrationSet,
-    http::middleware::{self, HttpLimits},
+    http::middleware::{self, HttpSettings},
 };
 use tokio::sync::oneshot;
 
@@ -45,14 +45,14 @@ impl TestApp {
         migrations: &[&'static MigrationSet],
         routes: impl FnOnce(&Platform) -> Router,
     ) -> Self {
-        Self::spawn_with(backend, migrations, test_limits(), routes).await
+        Self::spawn_with(backend, migrations, test_settings(), routes).await
     }
 
-    /// Like [`TestApp::spawn`], with other request limits.
+    /// Like [`TestApp::spawn`], with other HTTP settings (limits, CORS, compression).
     pub async fn spawn_with(
         backend: Backend,
         migrations: &[&'static MigrationSet],
-        limits: HttpLimits,
+        settings: HttpSettings,
         routes: impl FnOnce(&Platform) -> Router,
     ) -> Self {
         let db = TestDb::new(backend, migrations).await;
@@ -64,7 +64,7 @@ impl TestApp {
             external_url: base_url.clone().into(),
             build: BuildInfo { version: "test", build_date: "today" },
         };
-        let router = middleware::apply(routes(&platform), limits);
+        let router = middleware::apply(routes(&platform), &settings);
         let (stop, stopped) = oneshot::channel::<()>();
         tokio::spawn(async move {
             let service = router.into_make_service_with_connect_info::<SocketAddr>();
@@ -106,6 +106,6 @@ pub fn test_auth_config() -> AuthConfig {
     AuthArgs::try_parse_from(["test", "--jwt-signing-key", TEST_SIGNING_KEY]).expect("auth config").auth
 }
 
-fn test_limits() -> HttpLimits {
-    HttpLimits { request_timeout: Duration::from_secs(10), max_body_bytes: 1024 * 1024 }
+fn test_settings() -> HttpSettings {
+    HttpSettings::new(Duration::from_secs(10), 1024 * 1024)
 }

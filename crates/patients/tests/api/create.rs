@@ -1,6 +1,6 @@
 use std::time::Duration;
 
-use ferrum_platform::http::middleware::HttpLimits;
+use ferrum_platform::http::middleware::HttpSettings;
 use ferrum_testkit::{Backend, TestApp, both_backends};
 use reqwest::{StatusCode, header};
 use serde_json::{Value, json};
@@ -134,8 +134,8 @@ async fn concurrent_creates_all_succeed(backend: Backend) {
 }
 
 async fn caps_declared_and_chunked_bodies(backend: Backend) {
-    let limits = HttpLimits { request_timeout: Duration::from_secs(5), max_body_bytes: 1024 };
-    let app = TestApp::spawn_with(backend, &[&ferrum_patients::MIGRATIONS], limits, ferrum_patients::routes).await;
+    let settings = HttpSettings::new(Duration::from_secs(5), 1024);
+    let app = TestApp::spawn_with(backend, &[&ferrum_patients::MIGRATIONS], settings, ferrum_patients::routes).await;
     let head = format!(
         "POST /api/v1/patients HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\n\
          Content-Type: application/json\r\nConnection: close\r\n",

@@ -116,6 +116,12 @@ pub struct HttpConfig {
     /// Request body cap: 1MiB, 512KiB or plain bytes; chunked bodies are capped too.
     #[arg(long = "max-post-size", env = "FERRUM_HTTP_MAX_POST_SIZE", default_value = "1MiB", value_parser = named(parse_size))]
     pub max_body_bytes: usize,
+    /// gzip, br or zstd responses when the client asks (Accept-Encoding).
+    #[arg(long = "compress", env = "FERRUM_COMPRESS", default_value = "true", action = clap::ArgAction::Set, value_parser = named(parse_bool))]
+    pub compress: bool,
+    /// Comma list of origins allowed by CORS (https://app.example.org), or `*`; empty: CORS off.
+    #[arg(long = "cors", env = "FERRUM_CORS_ORIGINS", value_delimiter = ',', value_parser = named(parse_origin))]
+    pub cors_origins: Vec<String>,
     /// How long in-flight requests may finish after SIGTERM or SIGINT.
     #[arg(long = "shutdown-grace", env = "FERRUM_SHUTDOWN_GRACE", default_value = "30s", value_parser = named(parse_duration))]
     pub shutdown_grace: Duration,
@@ -222,6 +228,29 @@ fn parse_external_url(text: &str) -> Result<Url, String> {
     }
 }
 
+/// `true`/`false` and the usual spellings of them.
+pub fn parse_bool(text: &str) -> Result<bool, String> {
+    match text.trim().to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" | "on" => Ok(true),
+        "false" | "0" | "no" | "off" => Ok(false),
+        _ => Err("expected true or false".into()),
+    }
+}
+
+/// `*` or a browser origin: scheme, host and optional port, nothing else.
+fn parse_origin(text: &str) -> Result<String, String> {
+    let text = text.trim();
+    if text == "*" {
+        return Ok(text.to_owned());
+    }
+    let url = Url::parse(text).map_err(|_| "expected an origin like https://app.example.org, or *".to_string())?;
+    let origin = url.origin().ascii_serialization();
+    if !matches!(url.scheme(), "http" | "https") || origin != text.trim_end_matches('/') {
+        return Err("expected an origin like https://app.example.org (no path), or *".into());
+    }
+    Ok(origin)
+}
+
 fn parse_log_filter(text: &str) -> Result<String, String> {
     tracing_subscriber::EnvFilter::try_new(text)
         .map(|_| text.to_owned())
@@ -256,6 +285,22 @@ mod tests {
         assert_eq!(cli.auth.expiration, Duration::from_secs(3600));
         assert_eq!(cli.auth.environment, Environment::Development);
         assert_eq!(cli.db.max_connections, 16);
+        assert!(cli.http.compress);
+        assert!(cli.http.cors_origins.is_empty());
+    }
+
+    #[test]
+    fn cors_origins_and_switches() {
+        let cli =
+            Cli::try_parse_from(["ferrum", "--cors", "https://a.example, http://b.example:8080", "--compress", "off"])
+                .unwrap();
+        assert_eq!(cli.http.cors_origins, ["https://a.example", "http://b.example:8080"]);
+        assert!(!cli.http.compress);
+        for bad in ["https://a.example/path", "ftp://x", "nonsense"] {
+            let err = Cli::try_parse_from(["ferrum", "--cors", bad]).unwrap_err();
+            assert!(err.to_string().contains("FERRUM_CORS_ORIGINS"), "{bad}: {err}");
+        }
+        assert!(Cli::try_parse_from(["ferrum", "--compress", "maybe"]).is_err());
     }
 
     #[test]

@@ -1,6 +1,7 @@
-//! The one place the layer stack is assembled (STYLE R7). From the outside in:
-//! `observe` (request id, span, access log, problem bodies for bare errors), catch-panic,
-//! request timeout, body limit. Each layer was kept only where it pays: see BENCHMARKS.md.
+//! The one place the layer stack is assembled (STYLE R7). From the outside in: compression
+//! (outermost, so nothing below it rewrites an encoded body), `observe` (request id, span,
+//! access log, problem bodies for bare errors), CORS, catch-panic, request timeout, body limit.
+//! Config-switched layers cost nothing when off. Costs are measured in BENCHMARKS.md.
 
 use std::{any::Any, net::SocketAddr, time::Duration};
 
@@ -8,16 +9,22 @@ use axum::{
     Router,
     body::Body,
     extract::{ConnectInfo, DefaultBodyLimit, MatchedPath, Request, State},
-    http::{HeaderValue, StatusCode, header},
+    http::{HeaderName, HeaderValue, Method, StatusCode, header},
     middleware::{self, Next},
     response::{IntoResponse, Response},
 };
 use http_body_util::BodyExt as _;
 use tokio::time::Instant;
-use tower_http::{catch_panic::CatchPanicLayer, limit::RequestBodyLimitLayer};
+use tower_http::{
+    catch_panic::CatchPanicLayer,
+    compression::CompressionLayer,
+    cors::{AllowOrigin, CorsLayer},
+    limit::RequestBodyLimitLayer,
+};
 use tracing::Instrument;
 
 use super::problem::{InternalError, Problem};
+use crate::config::HttpConfig;
 
 /// The request id header, taken from the client when sound, else generated (SPEC 1.7).
 pub const REQUEST_ID: &str = "x-request-id";
@@ -27,25 +34,96 @@ pub const REQUEST_ID: &str = "x-request-id";
 pub struct RequestId(pub HeaderValue);
 
 /// What the stack needs to know.
-#[derive(Clone, Copy, Debug)]
-pub struct HttpLimits {
+#[derive(Clone, Debug)]
+pub struct HttpSettings {
     /// Whole-request deadline.
     pub request_timeout: Duration,
     /// Request body cap.
     pub max_body_bytes: usize,
+    /// gzip, br or zstd responses when the client asks.
+    pub compress: bool,
+    /// Origins allowed by CORS; CORS is off when `None`.
+    pub cors: Option<CorsOrigins>,
+}
+
+impl HttpSettings {
+    /// A deadline and a body cap, compression on, CORS off.
+    pub fn new(request_timeout: Duration, max_body_bytes: usize) -> Self {
+        Self { request_timeout, max_body_bytes, compress: true, cors: None }
+    }
+}
+
+impl From<&HttpConfig> for HttpSettings {
+    fn from(config: &HttpConfig) -> Self {
+        let cors = match config.cors_origins.as_slice() {
+            [] => None,
+            origins if origins.iter().any(|o| o == "*") => Some(CorsOrigins::Any),
+            origins => Some(CorsOrigins::List(origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()).collect())),
+        };
+        Self {
+            request_timeout: config.request_timeout,
+            max_body_bytes: config.max_body_bytes,
+            compress: config.compress,
+            cors,
+        }
+    }
+}
+
+/// Which origins may call the API from a browser.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CorsOrigins {
+    /// `*`: any origin (tokens travel in a header, never in cookies, so this is safe to offer).
+    Any,
+    /// Exactly these origins.
+    List(Vec<HeaderValue>),
 }
 
 /// Gives `router` the JSON 404 fallback and wraps it in the platform's layers.
-pub fn apply(router: Router, limits: HttpLimits) -> Router {
-    router
+pub fn apply(router: Router, settings: &HttpSettings) -> Router {
+    let mut router = router
         .fallback(not_found)
         // Checks Content-Length before reading and caps chunked bodies while they are read;
         // axum's own 2 MB default is then switched off so the configured cap is the only one.
         .layer(DefaultBodyLimit::disable())
-        .layer(RequestBodyLimitLayer::new(limits.max_body_bytes))
-        .layer(middleware::from_fn_with_state(limits.request_timeout, deadline))
-        .layer(CatchPanicLayer::custom(panic_response))
-        .layer(middleware::from_fn(observe))
+        .layer(RequestBodyLimitLayer::new(settings.max_body_bytes))
+        .layer(middleware::from_fn_with_state(settings.request_timeout, deadline))
+        .layer(CatchPanicLayer::custom(panic_response));
+    if let Some(origins) = &settings.cors {
+        router = router.layer(cors_layer(origins));
+    }
+    router = router.layer(middleware::from_fn(observe));
+    if settings.compress {
+        router = router.layer(CompressionLayer::new());
+    }
+    router
+}
+
+/// CORS for every route (SPEC 1.7): preflight answered before auth, only the configured
+/// origins, `Authorization` and `Content-Type` (and our conditional headers) allowed, `Link`
+/// and `Location` (and friends) exposed to scripts.
+fn cors_layer(origins: &CorsOrigins) -> CorsLayer {
+    let allow_origin = match origins {
+        CorsOrigins::Any => AllowOrigin::any(),
+        CorsOrigins::List(list) => AllowOrigin::list(list.iter().cloned()),
+    };
+    CorsLayer::new()
+        .allow_origin(allow_origin)
+        .allow_methods([Method::GET, Method::HEAD, Method::POST, Method::PUT, Method::PATCH, Method::DELETE])
+        .allow_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            header::IF_MATCH,
+            HeaderName::from_static("idempotency-key"),
+            HeaderName::from_static(REQUEST_ID),
+        ])
+        .expose_headers([
+            header::LINK,
+            header::LOCATION,
+            header::ETAG,
+            header::RETRY_AFTER,
+            HeaderName::from_static(REQUEST_ID),
+        ])
+        .max_age(Duration::from_secs(3600))
 }
 
 /// The JSON 404 every router ends with.
@@ -161,7 +239,7 @@ mod tests {
                 "late"
             }),
         );
-        apply(router, HttpLimits { request_timeout: Duration::from_millis(100), max_body_bytes: 16 })
+        apply(router, &HttpSettings::new(Duration::from_millis(100), 16))
     }
 
     async fn boom() -> &'static str {

@@ -5,6 +5,7 @@
 mod binary;
 mod commands;
 mod deployment;
+mod edge;
 mod health;
 mod lifecycle;
 
