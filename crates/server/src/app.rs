@@ -17,7 +17,10 @@ use ferrum_platform::{
     config::Environment,
     db::{self, Backoff, migrate::MigrationSet},
     health,
-    http::middleware::{self, HttpSettings},
+    http::{
+        middleware::{self, HttpSettings},
+        rate_limit::RateLimiter,
+    },
 };
 use tokio_util::sync::CancellationToken;
 
@@ -97,6 +100,7 @@ impl App {
             external_url: self.config.http.external_url(self.local_addr.port()).into(),
             build: self.build,
         };
+        let settings = HttpSettings { rate_limiter: rate_limiter(&self.config, &platform).await?, ..settings };
         let router = middleware::apply(compose(&platform, &self.config), &settings);
         let listener = tokio::net::TcpListener::from_std(self.listener)?;
         let serving = serve(listener, router, stopping.clone().cancelled_owned());
@@ -115,6 +119,21 @@ impl App {
         tracing::info!("stopped");
         Ok(())
     }
+}
+
+/// The configured rate limiter, in Redis when a URL is given. An unreachable Redis stops
+/// startup: a limit silently not enforced is worse than a replica that does not start.
+async fn rate_limiter(config: &Config, platform: &Platform) -> anyhow::Result<Option<Arc<RateLimiter>>> {
+    let settings = &config.rate_limit;
+    let Some(limit) = settings.limit else { return Ok(None) };
+    let header = settings.client_header.clone();
+    let limiter = match &settings.redis_url {
+        Some(url) => RateLimiter::redis(limit, url.expose().as_str(), platform.auth.clone(), header)
+            .await
+            .with_context(|| format!("cannot reach the rate limiter's Redis at {url:?}"))?,
+        None => RateLimiter::local(limit, platform.auth.clone(), header),
+    };
+    Ok(Some(Arc::new(limiter)))
 }
 
 async fn serve(

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
-use ferrum_platform::config::{AuthConfig, DbConfig, HttpConfig, LogConfig, named, parse_duration};
+use ferrum_platform::config::{AuthConfig, DbConfig, HttpConfig, LogConfig, RateLimitConfig, named, parse_duration};
 
 /// `ferrum --version`: the injected version and build date.
 const VERSION: &str = concat!(env!("FERRUM_VERSION"), " (built ", env!("FERRUM_BUILD_DATE"), ")");
@@ -92,6 +92,9 @@ pub struct Config {
     /// Logs.
     #[command(flatten)]
     pub log: LogConfig,
+    /// Rate limits.
+    #[command(flatten)]
+    pub rate_limit: RateLimitConfig,
     /// Comma list of modules to serve: patients, care, payments, chirps, calc.
     #[arg(
         long = "modules",

@@ -30,6 +30,19 @@ pub fn postgres_enabled() -> bool {
     false
 }
 
+const REDIS_URL_VAR: &str = "FERRUM_TEST_REDIS_URL";
+
+/// The Redis to test against, from `FERRUM_TEST_REDIS_URL`. Outside CI, a missing URL skips
+/// the test with a note; under CI it is a failure.
+pub fn redis_url() -> Option<String> {
+    if let Ok(url) = std::env::var(REDIS_URL_VAR) {
+        return Some(url);
+    }
+    assert!(std::env::var_os("CI").is_none(), "{REDIS_URL_VAR} is not set: CI must run the Redis tests");
+    eprintln!("note: {REDIS_URL_VAR} is not set, skipping a Redis test");
+    None
+}
+
 /// A database that exists for one test.
 #[derive(Debug)]
 pub struct TestDb {

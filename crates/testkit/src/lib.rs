@@ -1,8 +1,9 @@
 //! Test support for every Ferrum crate (dev-dependency only): a fresh database per test on
 //! SQLite or PostgreSQL, the real router served on a real socket, and tokens.
 //!
-//! PostgreSQL tests run when `FERRUM_TEST_DATABASE_URL` names a server; under CI (`CI` set) a
-//! missing URL fails the run instead of skipping, so the PostgreSQL suite cannot go quiet.
+//! PostgreSQL tests run when `FERRUM_TEST_DATABASE_URL` names a server, Redis tests when
+//! `FERRUM_TEST_REDIS_URL` does; under CI (`CI` set) a missing URL fails the run instead of
+//! skipping, so neither suite can go quiet.
 #![expect(clippy::expect_used, reason = "test support fails loudly by design")]
 
 mod app;
@@ -10,7 +11,7 @@ mod db;
 mod gate;
 
 pub use app::{TEST_SIGNING_KEY, TestApp, test_auth_config};
-pub use db::{Backend, TestDb, postgres_enabled};
+pub use db::{Backend, TestDb, postgres_enabled, redis_url};
 pub use gate::Gate;
 
 /// Runs each named `async fn(Backend)` twice: `sqlite::name` and `postgres::name`.

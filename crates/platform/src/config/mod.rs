@@ -13,6 +13,8 @@ use url::Url;
 pub use secret::Secret;
 pub use units::{named, parse_duration, parse_size};
 
+use crate::http::rate_limit::{RateLimit, parse_rate_limit};
+
 /// Version and build date of the binary, injected at build time by the server crate.
 #[derive(Clone, Copy, Debug)]
 pub struct BuildInfo {
@@ -145,6 +147,33 @@ impl HttpConfig {
     }
 }
 
+/// Per-client rate limits (SPEC 1.7).
+#[derive(Args, Clone, Debug)]
+pub struct RateLimitConfig {
+    /// Requests per client: N-S, N-M, N-H or N-D (per second, minute, hour, day); unset: no limit.
+    #[arg(long = "limit", env = "FERRUM_RATE_LIMIT", value_parser = named(parse_rate_limit))]
+    pub limit: Option<RateLimit>,
+    /// Redis URL to share the limit between replicas (redis://host:6379); unset: in-process.
+    #[arg(long = "rate-limit-redis-url", env = "FERRUM_RATE_LIMIT_REDIS_URL", value_parser = named(parse_redis_url))]
+    pub redis_url: Option<Secret<Url>>,
+    /// Header set by a trusted proxy holding the client address (X-Forwarded-For, X-Real-IP);
+    /// its last address is used. Unset: the peer address.
+    #[arg(long = "rate-limit-client-header", env = "FERRUM_RATE_LIMIT_CLIENT_HEADER", value_parser = named(parse_header_name))]
+    pub client_header: Option<axum::http::HeaderName>,
+}
+
+fn parse_redis_url(text: &str) -> Result<Secret<Url>, String> {
+    let url = Url::parse(text).map_err(|e| format!("not a URL ({e})"))?;
+    match url.scheme() {
+        "redis" | "rediss" => Ok(Secret::new(url)),
+        _ => Err("expected a redis:// URL".into()),
+    }
+}
+
+fn parse_header_name(text: &str) -> Result<axum::http::HeaderName, String> {
+    axum::http::HeaderName::from_bytes(text.trim().as_bytes()).map_err(|_| "not an HTTP header name".into())
+}
+
 /// JWT signing and minting (SPEC 1.5).
 #[derive(Args, Clone, Debug)]
 pub struct AuthConfig {
@@ -272,6 +301,8 @@ mod tests {
         auth: AuthConfig,
         #[command(flatten)]
         log: LogConfig,
+        #[command(flatten)]
+        rate: RateLimitConfig,
     }
 
     #[test]
@@ -301,6 +332,17 @@ mod tests {
             assert!(err.to_string().contains("FERRUM_CORS_ORIGINS"), "{bad}: {err}");
         }
         assert!(Cli::try_parse_from(["ferrum", "--compress", "maybe"]).is_err());
+    }
+
+    #[test]
+    fn rate_limits() {
+        let cli = Cli::try_parse_from(["ferrum", "--limit", "100-M"]).unwrap();
+        assert_eq!(cli.rate.limit.map(|l| l.requests), Some(100));
+        assert!(cli.rate.redis_url.is_none());
+        let err = Cli::try_parse_from(["ferrum", "--limit", "lots"]).unwrap_err();
+        assert!(err.to_string().contains("FERRUM_RATE_LIMIT"), "{err}");
+        let err = Cli::try_parse_from(["ferrum", "--rate-limit-redis-url", "http://x"]).unwrap_err();
+        assert!(err.to_string().contains("FERRUM_RATE_LIMIT_REDIS_URL"), "{err}");
     }
 
     #[test]

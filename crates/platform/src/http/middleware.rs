@@ -1,9 +1,10 @@
 //! The one place the layer stack is assembled (STYLE R7). From the outside in: compression
 //! (outermost, so nothing below it rewrites an encoded body), `observe` (request id, span,
-//! access log, problem bodies for bare errors), CORS, catch-panic, request timeout, body limit.
+//! access log, problem bodies for bare errors), CORS, rate limit, catch-panic, request timeout,
+//! body limit.
 //! Config-switched layers cost nothing when off. Costs are measured in BENCHMARKS.md.
 
-use std::{any::Any, net::SocketAddr, time::Duration};
+use std::{any::Any, net::SocketAddr, sync::Arc, time::Duration};
 
 use axum::{
     Router,
@@ -23,7 +24,10 @@ use tower_http::{
 };
 use tracing::Instrument;
 
-use super::problem::{InternalError, Problem};
+use super::{
+    problem::{InternalError, Problem},
+    rate_limit::{self, RateLimiter},
+};
 use crate::config::HttpConfig;
 
 /// The request id header, taken from the client when sound, else generated (SPEC 1.7).
@@ -44,12 +48,14 @@ pub struct HttpSettings {
     pub compress: bool,
     /// Origins allowed by CORS; CORS is off when `None`.
     pub cors: Option<CorsOrigins>,
+    /// Per-client limits; off when `None`.
+    pub rate_limiter: Option<Arc<RateLimiter>>,
 }
 
 impl HttpSettings {
     /// A deadline and a body cap, compression on, CORS off.
     pub fn new(request_timeout: Duration, max_body_bytes: usize) -> Self {
-        Self { request_timeout, max_body_bytes, compress: true, cors: None }
+        Self { request_timeout, max_body_bytes, compress: true, cors: None, rate_limiter: None }
     }
 }
 
@@ -65,6 +71,7 @@ impl From<&HttpConfig> for HttpSettings {
             max_body_bytes: config.max_body_bytes,
             compress: config.compress,
             cors,
+            rate_limiter: None,
         }
     }
 }
@@ -88,6 +95,10 @@ pub fn apply(router: Router, settings: &HttpSettings) -> Router {
         .layer(RequestBodyLimitLayer::new(settings.max_body_bytes))
         .layer(middleware::from_fn_with_state(settings.request_timeout, deadline))
         .layer(CatchPanicLayer::custom(panic_response));
+    // Inside CORS, so preflight requests are answered without counting against anyone.
+    if let Some(limiter) = &settings.rate_limiter {
+        router = router.layer(middleware::from_fn_with_state(limiter.clone(), rate_limit::limit));
+    }
     if let Some(origins) = &settings.cors {
         router = router.layer(cors_layer(origins));
     }

@@ -8,6 +8,7 @@ mod deployment;
 mod edge;
 mod health;
 mod lifecycle;
+mod rate_limit;
 
 use std::time::Duration;
 
@@ -78,6 +79,11 @@ impl Server {
         let body: serde_json::Value =
             self.client.get(self.url("/generate-token")).send().await.unwrap().json().await.unwrap();
         body["token"].as_str().unwrap().to_owned()
+    }
+
+    /// Waits for `run` to end by itself (a startup failure) and returns what it returned.
+    pub(crate) async fn ended(mut self, within: Duration) -> anyhow::Result<()> {
+        tokio::time::timeout(within, self.run.take().unwrap()).await.expect("ended in time").unwrap()
     }
 
     /// Sends the stop signal and returns what `run` returned.

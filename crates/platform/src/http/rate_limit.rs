@@ -1,0 +1,272 @@
+//! Per-client rate limits (SPEC 1.7) with GCRA, the generic cell rate algorithm: one stored
+//! number per client (its theoretical arrival time), exact bursts, no background refills.
+//!
+//! The client is the verified token's subject, else the IP (the peer, or the last address of a
+//! configured proxy header). State lives in this process, or in Redis so that replicas share
+//! one limit; Redis runs the algorithm in a script on its own clock, so replica clocks need
+//! not agree. When Redis cannot be reached, requests are let through and a warning is logged:
+//! an outage of the limiter must not become an outage of the API.
+
+use std::{
+    net::SocketAddr,
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::{Duration, Instant},
+};
+
+use axum::{
+    extract::{ConnectInfo, Request, State},
+    http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header},
+    middleware::Next,
+    response::{IntoResponse, Response},
+};
+use dashmap::DashMap;
+
+use super::problem::Problem;
+use crate::auth::{self, AuthKeys};
+
+/// `N` requests per period, per client.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RateLimit {
+    /// Requests allowed per period (and in one burst).
+    pub requests: u32,
+    /// The period.
+    pub period: Duration,
+}
+
+/// Reads `N-S`, `N-M`, `N-H` or `N-D` (per second, minute, hour, day).
+pub fn parse_rate_limit(text: &str) -> Result<RateLimit, String> {
+    let expected = || "expected N-S, N-M, N-H or N-D (requests per second, minute, hour, day), e.g. 100-M".to_string();
+    let (count, unit) = text.trim().split_once('-').ok_or_else(expected)?;
+    let requests: u32 = count.trim().parse().ok().filter(|n| *n > 0).ok_or_else(expected)?;
+    let seconds = match unit.trim().to_ascii_uppercase().as_str() {
+        "S" => 1,
+        "M" => 60,
+        "H" => 3_600,
+        "D" => 86_400,
+        _ => return Err(expected()),
+    };
+    Ok(RateLimit { requests, period: Duration::from_secs(seconds) })
+}
+
+/// What one request's check decided.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Decision {
+    allowed: bool,
+    /// Microseconds until the client's allowance is whole again.
+    until_reset: u64,
+    /// Microseconds until a request would be allowed (0 when allowed).
+    retry_after: u64,
+}
+
+/// The rate limiter shared by every request.
+#[derive(Debug)]
+pub struct RateLimiter {
+    limit: RateLimit,
+    interval: u64,
+    tolerance: u64,
+    store: Store,
+    keys: Arc<AuthKeys>,
+    client_header: Option<HeaderName>,
+}
+
+#[derive(Debug)]
+enum Store {
+    Local { started: Instant, tats: DashMap<String, u64>, checks: AtomicU64 },
+    Redis { connection: redis::aio::ConnectionManager, script: redis::Script },
+}
+
+/// GCRA in one round trip. KEYS[1]: the client; ARGV: emission interval and burst tolerance in
+/// microseconds. Returns {allowed, until_reset, retry_after} in microseconds.
+const GCRA_LUA: &str = r"
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local interval = tonumber(ARGV[1])
+local tolerance = tonumber(ARGV[2])
+local tat = tonumber(redis.call('GET', KEYS[1]) or now)
+if tat < now then tat = now end
+if now < tat - tolerance then
+  return {0, tat - now, tat - tolerance - now}
+end
+local new_tat = tat + interval
+redis.call('SET', KEYS[1], new_tat, 'PX', math.ceil((new_tat - now) / 1000) + 1000)
+return {1, new_tat - now, 0}
+";
+
+impl RateLimiter {
+    /// A limiter keeping its state in this process.
+    pub fn local(limit: RateLimit, keys: Arc<AuthKeys>, client_header: Option<HeaderName>) -> Self {
+        let store = Store::Local { started: Instant::now(), tats: DashMap::new(), checks: AtomicU64::new(0) };
+        Self::with_store(limit, store, keys, client_header)
+    }
+
+    /// A limiter keeping its state in Redis, shared by every replica using the same Redis.
+    pub async fn redis(
+        limit: RateLimit,
+        url: &str,
+        keys: Arc<AuthKeys>,
+        client_header: Option<HeaderName>,
+    ) -> Result<Self, redis::RedisError> {
+        // A slow Redis must not hold requests: past these bounds the request is let through.
+        let config = redis::aio::ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(Duration::from_secs(2)))
+            .set_response_timeout(Some(Duration::from_millis(250)))
+            .set_number_of_retries(2);
+        let connection = redis::Client::open(url)?.get_connection_manager_with_config(config).await?;
+        let store = Store::Redis { connection, script: redis::Script::new(GCRA_LUA) };
+        Ok(Self::with_store(limit, store, keys, client_header))
+    }
+
+    fn with_store(limit: RateLimit, store: Store, keys: Arc<AuthKeys>, client_header: Option<HeaderName>) -> Self {
+        let interval = (limit.period.as_micros() / u128::from(limit.requests)).max(1) as u64;
+        let tolerance = interval * u64::from(limit.requests - 1);
+        Self { limit, interval, tolerance, store, keys, client_header }
+    }
+
+    async fn check(&self, client: &str) -> Decision {
+        match &self.store {
+            Store::Local { started, tats, checks } => {
+                let now = started.elapsed().as_micros() as u64;
+                if checks.fetch_add(1, Ordering::Relaxed) % 10_000 == 9_999 {
+                    // Forget clients whose allowance is whole again; bounds the map.
+                    tats.retain(|_, tat| *tat > now);
+                }
+                let mut tat = tats.entry(client.to_owned()).or_insert(now);
+                let (decision, new_tat) = gcra(*tat, now, self.interval, self.tolerance);
+                *tat = new_tat;
+                decision
+            }
+            Store::Redis { connection, script } => {
+                let mut connection = connection.clone();
+                let key = format!("ferrum:rate:{client}");
+                let answer: Result<(u8, u64, u64), _> = script
+                    .key(key)
+                    .arg(self.interval)
+                    .arg(self.tolerance)
+                    .invoke_async(&mut connection)
+                    .await;
+                match answer {
+                    Ok((allowed, until_reset, retry_after)) => Decision { allowed: allowed == 1, until_reset, retry_after },
+                    Err(error) => {
+                        tracing::warn!(%error, "rate limiter unavailable; letting the request through");
+                        Decision { allowed: true, until_reset: 0, retry_after: 0 }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The client a request counts against: `sub:<subject>` for a valid token, else `ip:<address>`.
+    fn client_of(&self, request: &mut Request) -> String {
+        if let Ok(claims) = auth::bearer(request).and_then(|token| self.keys.verify(token)) {
+            let key = claims.sub.as_ref().map(|sub| format!("sub:{sub}"));
+            // The route's guard reuses the verified claims instead of verifying again.
+            request.extensions_mut().insert(claims);
+            if let Some(key) = key {
+                return key;
+            }
+        }
+        let forwarded = self.client_header.as_ref().and_then(|name| request.headers().get(name)).and_then(|value| {
+            // The last address is the one our trusted proxy saw; earlier ones are the client's word.
+            value.to_str().ok()?.rsplit(',').next().map(|ip| ip.trim().to_owned())
+        });
+        let peer = || request.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string());
+        format!("ip:{}", forwarded.filter(|ip| !ip.is_empty()).or_else(peer).unwrap_or_default())
+    }
+
+    fn headers(&self, decision: &Decision) -> HeaderMap {
+        let remaining = if decision.allowed {
+            (self.tolerance + self.interval).saturating_sub(decision.until_reset) / self.interval
+        } else {
+            0
+        };
+        let mut headers = HeaderMap::new();
+        headers.insert(LIMIT.clone(), HeaderValue::from(self.limit.requests));
+        headers.insert(REMAINING.clone(), HeaderValue::from(remaining));
+        headers.insert(RESET.clone(), HeaderValue::from(decision.until_reset.div_ceil(1_000_000)));
+        headers
+    }
+}
+
+/// One GCRA step: the decision and the client's new theoretical arrival time.
+fn gcra(tat: u64, now: u64, interval: u64, tolerance: u64) -> (Decision, u64) {
+    let tat = tat.max(now);
+    if now + tolerance < tat {
+        let retry_after = tat - tolerance - now;
+        return (Decision { allowed: false, until_reset: tat - now, retry_after }, tat);
+    }
+    let new_tat = tat + interval;
+    (Decision { allowed: true, until_reset: new_tat - now, retry_after: 0 }, new_tat)
+}
+
+static LIMIT: HeaderName = HeaderName::from_static("x-ratelimit-limit");
+static REMAINING: HeaderName = HeaderName::from_static("x-ratelimit-remaining");
+static RESET: HeaderName = HeaderName::from_static("x-ratelimit-reset");
+
+/// Probes and scrapes are not the clients' traffic: an orchestrator must never be throttled
+/// into restarting a healthy replica.
+fn is_exempt(path: &str) -> bool {
+    path == "/health" || path.starts_with("/health/") || path == "/metrics"
+}
+
+/// The middleware: counts the request, answers 429 with `Retry-After` over the limit, and puts
+/// the `X-RateLimit-*` headers on every answer.
+pub(crate) async fn limit(State(limiter): State<Arc<RateLimiter>>, mut request: Request, next: Next) -> Response {
+    if is_exempt(request.uri().path()) {
+        return next.run(request).await;
+    }
+    let client = limiter.client_of(&mut request);
+    let decision = limiter.check(&client).await;
+    let headers = limiter.headers(&decision);
+    let mut response = if decision.allowed {
+        next.run(request).await
+    } else {
+        let seconds = decision.retry_after.div_ceil(1_000_000).max(1);
+        Problem::new(StatusCode::TOO_MANY_REQUESTS, format!("rate limit exceeded; retry in {seconds} s"))
+            .with_header(header::RETRY_AFTER, HeaderValue::from(seconds))
+            .into_response()
+    };
+    response.headers_mut().extend(headers);
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_limits() {
+        assert_eq!(parse_rate_limit("100-M"), Ok(RateLimit { requests: 100, period: Duration::from_secs(60) }));
+        assert_eq!(parse_rate_limit("5-s").map(|l| l.period), Ok(Duration::from_secs(1)));
+        assert_eq!(parse_rate_limit("1-D").map(|l| l.period), Ok(Duration::from_secs(86_400)));
+        for bad in ["", "100", "0-M", "-1-M", "10-W", "x-S"] {
+            assert!(parse_rate_limit(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn gcra_allows_a_burst_then_spaces_requests() {
+        // 5 per minute: 12 s apart, a burst of 5.
+        let (interval, tolerance) = (12_000_000, 48_000_000);
+        let (mut tat, now) = (0, 1_000_000_000);
+        for n in 0..5 {
+            let (decision, next) = gcra(tat, now, interval, tolerance);
+            assert!(decision.allowed, "request {n}");
+            tat = next;
+        }
+        let (refused, same) = gcra(tat, now, interval, tolerance);
+        assert!(!refused.allowed);
+        assert_eq!(same, tat, "a refused request costs nothing");
+        assert_eq!(refused.retry_after, 12_000_000);
+        let (later, _) = gcra(tat, now + 12_000_000, interval, tolerance);
+        assert!(later.allowed);
+    }
+
+    #[test]
+    fn health_and_metrics_are_exempt() {
+        assert!(is_exempt("/health/ready") && is_exempt("/health") && is_exempt("/metrics"));
+        assert!(!is_exempt("/api/v1/patients") && !is_exempt("/healthy"));
+    }
+}

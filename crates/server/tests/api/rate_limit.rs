@@ -1,0 +1,114 @@
+//! Per-client rate limits (SPEC 1.7), in process and shared through Redis.
+
+use std::time::Duration;
+
+use ferrum_platform::auth::AuthKeys;
+use ferrum_testkit::{Backend, TEST_SIGNING_KEY, TestDb, redis_url, test_auth_config};
+use reqwest::{Response, header};
+
+use crate::Server;
+
+fn token_for(subject: &str) -> String {
+    AuthKeys::new(&test_auth_config()).mint(Some(subject.to_owned()), false, Some("patients".into()), None)
+}
+
+fn unique(name: &str) -> String {
+    format!("{name}-{}", uuid::Uuid::new_v4().simple())
+}
+
+async fn started(flags: &[&str]) -> (TestDb, Server) {
+    let db = TestDb::new(Backend::Sqlite, &[]).await;
+    let mut all = vec!["--jwt-signing-key", TEST_SIGNING_KEY];
+    all.extend_from_slice(flags);
+    let server = Server::start(&db.url, &all);
+    server.wait_ready(Duration::from_secs(10)).await;
+    (db, server)
+}
+
+async fn list(server: &Server, token: Option<&str>, forwarded: Option<&str>) -> Response {
+    let mut request = server.client.get(server.url("/api/v1/patients"));
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    if let Some(address) = forwarded {
+        request = request.header("x-forwarded-for", address);
+    }
+    request.send().await.unwrap()
+}
+
+fn number(response: &Response, name: &str) -> u64 {
+    response.headers()[name].to_str().unwrap().parse().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn limits_each_client_separately() {
+    let (_db, server) = started(&["--limit", "5-M"]).await;
+    let alice = token_for("alice");
+    for expected_remaining in (0..5).rev() {
+        let response = list(&server, Some(&alice), None).await;
+        assert_eq!(response.status(), 200);
+        assert_eq!(number(&response, "x-ratelimit-limit"), 5);
+        assert_eq!(number(&response, "x-ratelimit-remaining"), expected_remaining);
+        assert!(number(&response, "x-ratelimit-reset") <= 60);
+    }
+    let refused = list(&server, Some(&alice), None).await;
+    assert_eq!(refused.status(), 429);
+    assert_eq!(refused.headers()[header::CONTENT_TYPE], "application/problem+json");
+    let retry_after = number(&refused, "retry-after");
+    assert!((1..=12).contains(&retry_after), "{retry_after}");
+    assert_eq!(number(&refused, "x-ratelimit-remaining"), 0);
+
+    // Another subject has its own allowance; so does the anonymous client (by address).
+    assert_eq!(list(&server, Some(&token_for("bob")), None).await.status(), 200);
+    for _ in 0..5 {
+        assert_eq!(list(&server, None, None).await.status(), 401);
+    }
+    assert_eq!(list(&server, None, None).await.status(), 429);
+    // Probes are never limited.
+    for _ in 0..10 {
+        let ready = server.client.get(server.url("/health/ready")).send().await.unwrap();
+        assert_eq!(ready.status(), 200);
+        assert!(ready.headers().get("x-ratelimit-limit").is_none());
+    }
+    server.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_trusted_proxy_header_names_the_client() {
+    let (_db, server) = started(&["--limit", "2-H", "--rate-limit-client-header", "X-Forwarded-For"]).await;
+    for _ in 0..2 {
+        assert_eq!(list(&server, None, Some("203.0.113.9, 10.0.0.1")).await.status(), 401);
+    }
+    assert_eq!(list(&server, None, Some("203.0.113.9, 10.0.0.1")).await.status(), 429);
+    // The last address is the one the proxy saw; a client cannot escape by prepending others.
+    assert_eq!(list(&server, None, Some("198.51.100.1, 10.0.0.1")).await.status(), 429);
+    assert_eq!(list(&server, None, Some("10.0.0.2")).await.status(), 401);
+    server.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replicas_share_one_limit_through_redis() {
+    let Some(redis) = redis_url() else { return };
+    let flags = ["--limit", "4-M", "--rate-limit-redis-url", &redis];
+    let (_db_a, a) = started(&flags).await;
+    let (_db_b, b) = started(&flags).await;
+    let token = token_for(&unique("shared"));
+    for (n, server) in [&a, &b, &a, &b].into_iter().enumerate() {
+        let response = list(server, Some(&token), None).await;
+        assert_eq!(response.status(), 200, "request {n}");
+        assert_eq!(number(&response, "x-ratelimit-remaining"), 3 - n as u64);
+    }
+    assert_eq!(list(&a, Some(&token), None).await.status(), 429);
+    assert_eq!(list(&b, Some(&token), None).await.status(), 429);
+    assert_eq!(list(&b, Some(&token_for(&unique("other"))), None).await.status(), 200);
+    a.stop().await.unwrap();
+    b.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_redis_stops_startup() {
+    let db = TestDb::new(Backend::Sqlite, &[]).await;
+    let server = Server::start(&db.url, &["--limit", "4-M", "--rate-limit-redis-url", "redis://127.0.0.1:1"]);
+    let error = server.ended(Duration::from_secs(10)).await.unwrap_err();
+    assert!(format!("{error:#}").contains("rate limiter"), "{error:#}");
+}
