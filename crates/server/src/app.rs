@@ -21,6 +21,7 @@ use ferrum_platform::{
         middleware::{self, HttpSettings},
         rate_limit::RateLimiter,
     },
+    profiling,
 };
 use tokio_util::sync::CancellationToken;
 
@@ -155,6 +156,9 @@ pub fn compose(platform: &Platform, config: &Config) -> Router {
     let mut router = health::routes(platform.db.clone(), platform.build);
     if config.auth.environment == Environment::Development {
         router = router.merge(auth::generate_token_route(platform.auth.clone()));
+    }
+    if config.http.profiling {
+        router = router.merge(profiling::routes());
     }
     for module in dedup(&config.modules) {
         match module {

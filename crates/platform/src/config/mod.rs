@@ -119,11 +119,14 @@ pub struct HttpConfig {
     #[arg(long = "max-post-size", env = "FERRUM_HTTP_MAX_POST_SIZE", default_value = "1MiB", value_parser = named(parse_size))]
     pub max_body_bytes: usize,
     /// gzip, br or zstd responses when the client asks (Accept-Encoding).
-    #[arg(long = "compress", env = "FERRUM_COMPRESS", default_value = "true", action = clap::ArgAction::Set, value_parser = named(parse_bool))]
+    #[arg(long = "compress", env = "FERRUM_COMPRESS", default_value = "true", num_args = 0..=1, default_missing_value = "true", value_parser = named(parse_bool))]
     pub compress: bool,
     /// Comma list of origins allowed by CORS (https://app.example.org), or `*`; empty: CORS off.
     #[arg(long = "cors", env = "FERRUM_CORS_ORIGINS", value_delimiter = ',', value_parser = named(parse_origin))]
     pub cors_origins: Vec<String>,
+    /// Mount /debug/pprof/profile (CPU profiles on demand).
+    #[arg(long = "profiling", env = "FERRUM_PROFILING", default_value = "false", num_args = 0..=1, default_missing_value = "true", value_parser = named(parse_bool))]
+    pub profiling: bool,
     /// How long in-flight requests may finish after SIGTERM or SIGINT.
     #[arg(long = "shutdown-grace", env = "FERRUM_SHUTDOWN_GRACE", default_value = "30s", value_parser = named(parse_duration))]
     pub shutdown_grace: Duration,

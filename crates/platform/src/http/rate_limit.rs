@@ -141,14 +141,12 @@ impl RateLimiter {
             Store::Redis { connection, script } => {
                 let mut connection = connection.clone();
                 let key = format!("ferrum:rate:{client}");
-                let answer: Result<(u8, u64, u64), _> = script
-                    .key(key)
-                    .arg(self.interval)
-                    .arg(self.tolerance)
-                    .invoke_async(&mut connection)
-                    .await;
+                let answer: Result<(u8, u64, u64), _> =
+                    script.key(key).arg(self.interval).arg(self.tolerance).invoke_async(&mut connection).await;
                 match answer {
-                    Ok((allowed, until_reset, retry_after)) => Decision { allowed: allowed == 1, until_reset, retry_after },
+                    Ok((allowed, until_reset, retry_after)) => {
+                        Decision { allowed: allowed == 1, until_reset, retry_after }
+                    }
                     Err(error) => {
                         tracing::warn!(%error, "rate limiter unavailable; letting the request through");
                         Decision { allowed: true, until_reset: 0, retry_after: 0 }
