@@ -16,8 +16,8 @@ use std::sync::Arc;
 use sqlx::PgPool;
 
 pub use connect::{Backoff, connect, connect_with_backoff};
-pub use error::Error;
-pub use sqlite::SqliteDb;
+pub use error::{Error, pool_timeouts};
+pub use sqlite::{SqliteDb, SqliteStats};
 
 /// Which database engine a [`Db`] talks to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -26,6 +26,25 @@ pub enum Backend {
     Sqlite,
     /// PostgreSQL server.
     Postgres,
+}
+
+/// A snapshot of the connections behind a [`Db`], for metrics.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PoolStats {
+    /// Embedded SQLite: its connections, read waits and write queue.
+    Sqlite(SqliteStats),
+    /// PostgreSQL: the sqlx pool.
+    Postgres {
+        /// Open connections, idle or in use.
+        connections: u32,
+        /// Open connections not in use.
+        idle: usize,
+        /// The most connections the pool opens.
+        max_connections: u32,
+        /// Requests so far that gave up waiting for a connection (process-wide, see
+        /// [`pool_timeouts`]).
+        acquire_timeouts: u64,
+    },
 }
 
 /// A handle to the database; cheap to clone. Stores match on it where the dialects differ.
@@ -43,6 +62,19 @@ impl Db {
         match self {
             Db::Sqlite(_) => Backend::Sqlite,
             Db::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// The connections behind this handle right now (no I/O).
+    pub fn pool_stats(&self) -> PoolStats {
+        match self {
+            Db::Sqlite(db) => PoolStats::Sqlite(db.stats()),
+            Db::Postgres(pool) => PoolStats::Postgres {
+                connections: pool.size(),
+                idle: pool.num_idle(),
+                max_connections: pool.options().get_max_connections(),
+                acquire_timeouts: pool_timeouts(),
+            },
         }
     }
 

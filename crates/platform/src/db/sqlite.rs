@@ -13,7 +13,7 @@ use std::{
     path::PathBuf,
     sync::{
         Arc,
-        atomic::{AtomicUsize, Ordering},
+        atomic::{AtomicU64, AtomicUsize, Ordering},
     },
     time::Duration,
 };
@@ -56,7 +56,22 @@ impl Location {
 pub struct SqliteDb {
     readers: Box<[Arc<Mutex<Connection>>]>,
     next_reader: AtomicUsize,
+    /// Reads that found every read connection busy and waited for one (metrics).
+    read_waits: AtomicU64,
+    /// Distinct open connections: the readers and the writer (one, shared, in memory).
+    connections: usize,
     writer: mpsc::Sender<Message>,
+}
+
+/// What the metrics show of an open SQLite database.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SqliteStats {
+    /// Open connections, the writer's included; all are opened up front.
+    pub connections: usize,
+    /// Reads so far that found every read connection busy and waited for one.
+    pub read_waits: u64,
+    /// Writes queued for the writer thread right now.
+    pub queued_writes: usize,
 }
 
 enum Message {
@@ -97,12 +112,22 @@ impl SqliteDb {
             Location::Memory => vec![writer_conn.clone()],
         };
 
+        let connections = match location {
+            Location::File(_) => readers.len() + 1,
+            Location::Memory => 1,
+        };
         let (sender, receiver) = mpsc::channel(4 * MAX_GROUP);
         std::thread::Builder::new()
             .name("sqlite-writer".into())
             .spawn(move || run_writer(&writer_conn, receiver))
             .map_err(|e| Error::Other(format!("cannot start the SQLite writer: {e}").into()))?;
-        Ok(Self { readers: readers.into_boxed_slice(), next_reader: AtomicUsize::new(0), writer: sender })
+        Ok(Self {
+            readers: readers.into_boxed_slice(),
+            next_reader: AtomicUsize::new(0),
+            read_waits: AtomicU64::new(0),
+            connections,
+            writer: sender,
+        })
     }
 
     /// Runs a short read inline on the calling thread: for point reads and small pages that
@@ -115,8 +140,19 @@ impl SqliteDb {
                 return read(&conn).map_err(Error::from);
             }
         }
+        self.read_waits.fetch_add(1, Ordering::Relaxed);
         let conn = self.readers[start].lock();
         read(&conn).map_err(Error::from)
+    }
+
+    /// Connections, read waits and the write queue, for metrics; a few atomic loads.
+    pub fn stats(&self) -> SqliteStats {
+        SqliteStats {
+            connections: self.connections,
+            read_waits: self.read_waits.load(Ordering::Relaxed),
+            // The channel's free slots go down by one per queued message.
+            queued_writes: self.writer.max_capacity() - self.writer.capacity(),
+        }
     }
 
     /// Runs a read that may scan on the blocking pool, keeping the async threads free.
