@@ -46,11 +46,11 @@ fn status_of(url: &str, timeout: Duration) -> Result<u16, String> {
     stream.set_read_timeout(Some(timeout)).map_err(|e| e.to_string())?;
     stream.set_write_timeout(Some(timeout)).map_err(|e| e.to_string())?;
     let path = &url[url::Position::BeforePath..url::Position::AfterQuery];
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nUser-Agent: ferrum-healthcheck\r\n\r\n"
-    )
-    .map_err(|e| e.to_string())?;
+    // One write: `write!` on a bare socket sends each piece separately, and a server that
+    // answers after the first piece and closes turns the next piece into a broken pipe.
+    let request =
+        format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nUser-Agent: ferrum-healthcheck\r\n\r\n");
+    stream.write_all(request.as_bytes()).map_err(|e| e.to_string())?;
     let mut head = [0_u8; 64];
     let read = stream.read(&mut head).map_err(|e| e.to_string())?;
     parse_status(&head[..read]).ok_or_else(|| "not an HTTP answer".into())
