@@ -1,7 +1,7 @@
 //! Build, then run (STYLE R3): [`App::bind`] takes the port; [`App::run`] serves the health
 //! routes at once, connects to the database with backoff (abortable by the stop signal),
 //! migrates, then serves every enabled module until the stop signal, and lets in-flight
-//! requests finish within the grace period.
+//! requests finish within the grace period. `/metrics`, when enabled, answers from the start.
 
 use std::{
     future::Future,
@@ -21,6 +21,7 @@ use ferrum_platform::{
         middleware::{self, HttpSettings},
         rate_limit::RateLimiter,
     },
+    metrics::{self, Metrics},
     profiling,
 };
 use tokio_util::sync::CancellationToken;
@@ -68,11 +69,24 @@ impl App {
                 stopping.cancel();
             }
         });
-        let settings = HttpSettings::from(&self.config.http);
+        let mut settings = HttpSettings::from(&self.config.http);
+        // One registry per server, shared by the startup and the full router.
+        let metrics = self.config.metrics.enabled.then(|| Arc::new(Metrics::new(self.build)));
+        settings.metrics = metrics.clone();
+        let upkeep_done = CancellationToken::new();
+        // However this function ends, the upkeep task ends with it.
+        let _stop_upkeep = upkeep_done.clone().drop_guard();
+        if let Some(metrics) = &metrics {
+            tokio::spawn(metrics.clone().run_upkeep(upkeep_done.cancelled_owned()));
+        }
 
         // Until the database answers: live, not ready (SPEC 1.3).
         let started = CancellationToken::new();
-        let starting = middleware::apply(health::starting_routes(self.build), &settings);
+        let mut starting = health::starting_routes(self.build);
+        if let Some(metrics) = &metrics {
+            starting = starting.merge(metrics::routes(metrics.clone(), None));
+        }
+        let starting = middleware::apply(starting, &settings);
         let starting_listener = tokio::net::TcpListener::from_std(self.listener.try_clone()?)?;
         tokio::spawn(serve(starting_listener, starting, started.clone().cancelled_owned()));
         // However this function ends, the startup server stops accepting.
@@ -102,7 +116,11 @@ impl App {
             build: self.build,
         };
         let settings = HttpSettings { rate_limiter: rate_limiter(&self.config, &platform).await?, ..settings };
-        let router = middleware::apply(compose(&platform, &self.config), &settings);
+        let mut router = compose(&platform, &self.config);
+        if let Some(metrics) = &metrics {
+            router = router.merge(metrics::routes(metrics.clone(), Some(db.clone())));
+        }
+        let router = middleware::apply(router, &settings);
         let listener = tokio::net::TcpListener::from_std(self.listener)?;
         let serving = serve(listener, router, stopping.clone().cancelled_owned());
         // The full router now accepts on the same socket; the startup one stops accepting.

@@ -3,7 +3,9 @@
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
-use ferrum_platform::config::{AuthConfig, DbConfig, HttpConfig, LogConfig, RateLimitConfig, named, parse_duration};
+use ferrum_platform::config::{
+    AuthConfig, DbConfig, HttpConfig, LogConfig, MetricsConfig, RateLimitConfig, named, parse_duration,
+};
 
 /// `ferrum --version`: the injected version and build date.
 const VERSION: &str = concat!(env!("FERRUM_VERSION"), " (built ", env!("FERRUM_BUILD_DATE"), ")");
@@ -95,6 +97,9 @@ pub struct Config {
     /// Rate limits.
     #[command(flatten)]
     pub rate_limit: RateLimitConfig,
+    /// Prometheus endpoint.
+    #[command(flatten)]
+    pub metrics: MetricsConfig,
     /// Comma list of modules to serve: patients, care, payments, chirps, calc.
     #[arg(
         long = "modules",

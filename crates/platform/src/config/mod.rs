@@ -228,6 +228,14 @@ pub enum LogFormat {
     Pretty,
 }
 
+/// The Prometheus endpoint (SPEC 1.6).
+#[derive(Args, Clone, Debug)]
+pub struct MetricsConfig {
+    /// Mount GET /metrics (Prometheus text format, no auth): true or false.
+    #[arg(id = "metrics", long = "metrics", env = "FERRUM_METRICS", default_value = "true", num_args = 0..=1, default_missing_value = "true", value_parser = named(parse_bool))]
+    pub enabled: bool,
+}
+
 fn parse_database_url(text: &str) -> Result<Secret<Url>, String> {
     // `sqlite::memory:` is not a URL with an authority; keep it as an opaque sqlite: URL.
     let url = Url::parse(text).map_err(|e| format!("not a URL ({e})"))?;
@@ -306,6 +314,8 @@ mod tests {
         log: LogConfig,
         #[command(flatten)]
         rate: RateLimitConfig,
+        #[command(flatten)]
+        metrics: MetricsConfig,
     }
 
     #[test]
@@ -321,6 +331,15 @@ mod tests {
         assert_eq!(cli.db.max_connections, 16);
         assert!(cli.http.compress);
         assert!(cli.http.cors_origins.is_empty());
+        assert!(cli.metrics.enabled);
+    }
+
+    #[test]
+    fn metrics_can_be_switched_off_and_bad_values_name_the_variable() {
+        assert!(!Cli::try_parse_from(["ferrum", "--metrics", "false"]).unwrap().metrics.enabled);
+        let err = Cli::try_parse_from(["ferrum", "--metrics", "sometimes"]).unwrap_err();
+        assert!(err.to_string().contains("FERRUM_METRICS"), "{err}");
+        assert_eq!(err.exit_code(), 2);
     }
 
     #[test]

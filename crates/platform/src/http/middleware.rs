@@ -1,7 +1,7 @@
 //! The one place the layer stack is assembled (STYLE R7). From the outside in: compression
 //! (outermost, so nothing below it rewrites an encoded body), `observe` (request id, span,
-//! access log, problem bodies for bare errors), CORS, rate limit, catch-panic, request timeout,
-//! body limit.
+//! access log, request metrics, problem bodies for bare errors), CORS, rate limit, catch-panic,
+//! request timeout, body limit.
 //! Config-switched layers cost nothing when off. Costs are measured in BENCHMARKS.md.
 
 use std::{any::Any, net::SocketAddr, sync::Arc, time::Duration};
@@ -28,7 +28,7 @@ use super::{
     problem::{InternalError, Problem},
     rate_limit::{self, RateLimiter},
 };
-use crate::config::HttpConfig;
+use crate::{config::HttpConfig, metrics::Metrics};
 
 /// The request id header, taken from the client when sound, else generated (SPEC 1.7).
 pub const REQUEST_ID: &str = "x-request-id";
@@ -50,12 +50,14 @@ pub struct HttpSettings {
     pub cors: Option<CorsOrigins>,
     /// Per-client limits; off when `None`.
     pub rate_limiter: Option<Arc<RateLimiter>>,
+    /// Where request metrics go; none are recorded when `None`.
+    pub metrics: Option<Arc<Metrics>>,
 }
 
 impl HttpSettings {
-    /// A deadline and a body cap, compression on, CORS off.
+    /// A deadline and a body cap, compression on, CORS, rate limits and metrics off.
     pub fn new(request_timeout: Duration, max_body_bytes: usize) -> Self {
-        Self { request_timeout, max_body_bytes, compress: true, cors: None, rate_limiter: None }
+        Self { request_timeout, max_body_bytes, compress: true, cors: None, rate_limiter: None, metrics: None }
     }
 }
 
@@ -72,6 +74,7 @@ impl From<&HttpConfig> for HttpSettings {
             compress: config.compress,
             cors,
             rate_limiter: None,
+            metrics: None,
         }
     }
 }
@@ -102,7 +105,10 @@ pub fn apply(router: Router, settings: &HttpSettings) -> Router {
     if let Some(origins) = &settings.cors {
         router = router.layer(cors_layer(origins));
     }
-    router = router.layer(middleware::from_fn(observe));
+    // Metrics are recorded here rather than in a layer of their own: `observe` already has the
+    // method, route template, status and start time, and every `from_fn` layer costs a boxed
+    // future and a clone per request (BENCHMARKS.md).
+    router = router.layer(middleware::from_fn_with_state(settings.metrics.clone(), observe));
     if settings.compress {
         router = router.layer(CompressionLayer::new());
     }
@@ -166,11 +172,12 @@ fn panic_response(panic: Box<dyn Any + Send + 'static>) -> Response {
     Problem::internal(format!("handler panicked: {message}")).into_response()
 }
 
-/// Request id, a span carrying it, and one access-log line per request. Error statuses that
-/// come from the router or a layer with no body (405, for one) get a problem body here, so
-/// every error is JSON without each source having to remember.
-async fn observe(mut request: Request, next: Next) -> Response {
+/// Request id, a span carrying it, one access-log line and the request metrics per request.
+/// Error statuses that come from the router or a layer with no body (405, for one) get a
+/// problem body here, so every error is JSON without each source having to remember.
+async fn observe(State(metrics): State<Option<Arc<Metrics>>>, mut request: Request, next: Next) -> Response {
     let started = Instant::now();
+    let _in_flight = metrics.as_deref().map(Metrics::start_request);
     let request_id =
         request.headers().get(REQUEST_ID).filter(|v| is_sound_id(v.as_bytes())).cloned().unwrap_or_else(new_request_id);
     request.extensions_mut().insert(RequestId(request_id.clone()));
@@ -188,8 +195,12 @@ async fn observe(mut request: Request, next: Next) -> Response {
     }
     response.headers_mut().insert(REQUEST_ID, request_id.clone());
 
+    let elapsed = started.elapsed();
+    if let Some(metrics) = &metrics {
+        metrics.record_request(&method, route.as_deref(), response.status(), elapsed);
+    }
     let status = response.status().as_u16();
-    let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let latency_ms = elapsed.as_secs_f64() * 1000.0;
     let bytes = http_body::Body::size_hint(response.body()).exact();
     let route = route.as_deref().unwrap_or("-");
     // The access line carries the request id itself; logging it outside the span saves

@@ -31,6 +31,7 @@ fn refuses_bad_configuration_with_status_2_naming_the_variable() {
         ("FERRUM_DATABASE_URL", "mysql://db/x"),
         ("FERRUM_HTTP_API_PORT", "70000"),
         ("FERRUM_ENV", "staging"),
+        ("FERRUM_METRICS", "sometimes"),
     ];
     for (variable, value) in cases {
         let output = ferrum().current_dir(dir.path()).env(variable, value).output().unwrap();

@@ -8,6 +8,7 @@ mod deployment;
 mod edge;
 mod health;
 mod lifecycle;
+mod metrics;
 mod profiling;
 mod rate_limit;
 

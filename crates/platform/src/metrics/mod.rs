@@ -1,0 +1,312 @@
+//! Prometheus metrics (SPEC 1.6): `GET /metrics` in the text format, no auth.
+//!
+//! Request series are recorded by the `observe` middleware through [`Metrics::record_request`];
+//! gauges (in-flight requests, database connections) and the process series are read when
+//! Prometheus scrapes, so they cost nothing between scrapes. The series are listed in README.md.
+//!
+//! Each server owns its recorder instead of installing the process-global one: tests run many
+//! servers in one process, a global recorder can be installed only once, and one shared registry
+//! would mix their counts. Series are registered through the `metrics` macros under
+//! [`metrics::with_local_recorder`], which only needs the recorder for the registration itself;
+//! the returned handles then record into it from any thread.
+
+mod process;
+
+use std::{
+    collections::HashMap,
+    fmt,
+    future::Future,
+    sync::{
+        Arc,
+        atomic::{AtomicI64, Ordering},
+    },
+    time::Duration,
+};
+
+use axum::{
+    Router,
+    extract::State,
+    http::{HeaderValue, Method, StatusCode, header},
+    response::IntoResponse,
+    routing::get,
+};
+use metrics::{Counter, Histogram, Unit};
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle, PrometheusRecorder};
+use parking_lot::RwLock;
+
+use crate::{
+    BuildInfo, Db,
+    db::{PoolStats, SqliteStats},
+};
+
+/// Requests served, per method, route template and status.
+pub const REQUESTS: &str = "http_requests_total";
+/// Time to the response head, per method, route template and status.
+pub const REQUEST_DURATION: &str = "http_request_duration_seconds";
+/// Requests being served right now.
+pub const IN_FLIGHT: &str = "http_requests_in_flight";
+/// `1`, labelled with the version and build date.
+pub const BUILD_INFO: &str = "ferrum_build_info";
+
+/// The route label of requests that matched no route: the raw path would be unbounded.
+pub const UNMATCHED: &str = "unmatched";
+
+/// Latency buckets in seconds: fine below 10 ms, where a healthy request lands, up to the
+/// longest request timeout anyone should configure.
+const DURATION_BUCKETS: &[f64] =
+    &[0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
+
+/// How often buffered latency samples are folded into the histogram buckets. The exporter
+/// buffers every sample until then, so this bounds that memory when nobody scrapes.
+pub const UPKEEP_PERIOD: Duration = Duration::from_secs(5);
+
+/// The counter and histogram of one method, route and status.
+struct RequestSeries {
+    method: &'static str,
+    status: u16,
+    requests: Counter,
+    duration: Histogram,
+}
+
+impl RequestSeries {
+    fn is(&self, method: &str, status: u16) -> bool {
+        self.method == method && self.status == status
+    }
+
+    fn observe(&self, seconds: f64) {
+        self.requests.increment(1);
+        self.duration.record(seconds);
+    }
+}
+
+/// One server's metrics: its recorder and the handles the request path records into.
+pub struct Metrics {
+    recorder: PrometheusRecorder,
+    handle: PrometheusHandle,
+    in_flight: AtomicI64,
+    /// Request series by route template. The handles are cached here so that recording a
+    /// request costs a map lookup and two atomic updates, with no allocation: the exporter's
+    /// own registration builds and hashes a labelled key every time (BENCHMARKS.md).
+    series: RwLock<HashMap<Box<str>, Vec<RequestSeries>>>,
+}
+
+impl fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Metrics").field("in_flight", &self.in_flight).finish_non_exhaustive()
+    }
+}
+
+impl Metrics {
+    /// A fresh registry holding the build info series.
+    pub fn new(build: BuildInfo) -> Self {
+        let builder = PrometheusBuilder::new();
+        // This only refuses an empty bucket list, which DURATION_BUCKETS is not.
+        let builder = builder
+            .set_buckets_for_metric(Matcher::Full(REQUEST_DURATION.into()), DURATION_BUCKETS)
+            .unwrap_or_else(|_| PrometheusBuilder::new());
+        let recorder = builder.build_recorder();
+        let handle = recorder.handle();
+        metrics::with_local_recorder(&recorder, || {
+            describe();
+            metrics::gauge!(BUILD_INFO, "version" => build.version, "build_date" => build.build_date).set(1.0);
+        });
+        Self { recorder, handle, in_flight: AtomicI64::new(0), series: RwLock::new(HashMap::new()) }
+    }
+
+    /// Counts a request as in flight until the returned guard drops (also when the client
+    /// goes away and the request's future is dropped).
+    pub fn start_request(&self) -> InFlight<'_> {
+        self.in_flight.fetch_add(1, Ordering::Relaxed);
+        InFlight(&self.in_flight)
+    }
+
+    /// Records one finished request. `route` is the matched route template, `None` when no
+    /// route matched; never the raw path, so ids do not become series.
+    pub fn record_request(&self, method: &Method, route: Option<&str>, status: StatusCode, elapsed: Duration) {
+        let method = method_label(method);
+        let route = route.unwrap_or(UNMATCHED);
+        let status = status.as_u16();
+        let seconds = elapsed.as_secs_f64();
+        if let Some(known) = self.series.read().get(route).and_then(|list| list.iter().find(|s| s.is(method, status))) {
+            known.observe(seconds);
+            return;
+        }
+        // First request of this method, route and status: register its series once.
+        let mut series = self.series.write();
+        let list = series.entry(route.into()).or_default();
+        let index = match list.iter().position(|s| s.is(method, status)) {
+            Some(index) => index,
+            None => {
+                list.push(self.register(method, route, status));
+                list.len() - 1
+            }
+        };
+        list[index].observe(seconds);
+    }
+
+    fn register(&self, method: &'static str, route: &str, status: u16) -> RequestSeries {
+        metrics::with_local_recorder(&self.recorder, || {
+            let labels = [("method", method.to_owned()), ("route", route.to_owned()), ("status", status.to_string())];
+            RequestSeries {
+                method,
+                status,
+                requests: metrics::counter!(REQUESTS, &labels),
+                duration: metrics::histogram!(REQUEST_DURATION, &labels),
+            }
+        })
+    }
+
+    /// Renders every series, reading the gauges now: in-flight requests, the database's
+    /// connections (when connected) and the process.
+    pub fn render(&self, db: Option<&Db>) -> String {
+        metrics::with_local_recorder(&self.recorder, || {
+            metrics::gauge!(IN_FLIGHT).set(self.in_flight.load(Ordering::Relaxed) as f64);
+            if let Some(db) = db {
+                record_pool(db.pool_stats());
+            }
+        });
+        let mut text = self.handle.render();
+        process::render(&mut text);
+        text
+    }
+
+    /// Folds buffered latency samples into the histograms every [`UPKEEP_PERIOD`] until `stop`
+    /// resolves. Spawn it beside the server.
+    pub async fn run_upkeep(self: Arc<Self>, stop: impl Future<Output = ()>) {
+        let mut every = tokio::time::interval(UPKEEP_PERIOD);
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        tokio::pin!(stop);
+        loop {
+            tokio::select! {
+                _ = every.tick() => self.handle.run_upkeep(),
+                () = &mut stop => return,
+            }
+        }
+    }
+}
+
+/// Keeps a request counted in `http_requests_in_flight` while it lives.
+#[derive(Debug)]
+pub struct InFlight<'a>(&'a AtomicI64);
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// `GET /metrics`; `db` is `None` while the server still waits for its database.
+pub fn routes(metrics: Arc<Metrics>, db: Option<Db>) -> Router {
+    Router::new().route("/metrics", get(scrape)).with_state((metrics, db))
+}
+
+async fn scrape(State((metrics, db)): State<(Arc<Metrics>, Option<Db>)>) -> impl IntoResponse {
+    // A few hundred lines, and /proc reads that take microseconds: no need to leave the thread.
+    let text = metrics.render(db.as_ref());
+    ([(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"))], text)
+}
+
+/// A bounded method label: the standard methods, and `other` for anything a client invents.
+fn method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::OPTIONS => "OPTIONS",
+        _ => "other",
+    }
+}
+
+/// The database series; names per backend, since what can be measured differs.
+fn record_pool(stats: PoolStats) {
+    match stats {
+        PoolStats::Postgres { connections, idle, max_connections, acquire_timeouts } => {
+            metrics::gauge!("ferrum_db_pool_connections").set(f64::from(connections));
+            metrics::gauge!("ferrum_db_pool_idle_connections").set(idle as f64);
+            metrics::gauge!("ferrum_db_pool_max_connections").set(f64::from(max_connections));
+            metrics::counter!("ferrum_db_pool_acquire_timeouts_total").absolute(acquire_timeouts);
+        }
+        PoolStats::Sqlite(SqliteStats { connections, read_waits, queued_writes }) => {
+            metrics::gauge!("ferrum_db_pool_connections").set(connections as f64);
+            metrics::gauge!("ferrum_db_sqlite_write_queue_depth").set(queued_writes as f64);
+            metrics::counter!("ferrum_db_sqlite_read_waits_total").absolute(read_waits);
+        }
+    }
+}
+
+/// HELP lines; a description whose series never gets a value is not rendered.
+fn describe() {
+    metrics::describe_counter!(REQUESTS, "HTTP requests served, by method, route template and status.");
+    metrics::describe_histogram!(
+        REQUEST_DURATION,
+        Unit::Seconds,
+        "Time from receiving an HTTP request to sending its response head."
+    );
+    metrics::describe_gauge!(IN_FLIGHT, "HTTP requests being served now.");
+    metrics::describe_gauge!(BUILD_INFO, "Always 1; the labels name the running build.");
+    metrics::describe_gauge!("ferrum_db_pool_connections", "Open database connections, idle or in use.");
+    metrics::describe_gauge!("ferrum_db_pool_idle_connections", "Open PostgreSQL connections not in use.");
+    metrics::describe_gauge!("ferrum_db_pool_max_connections", "The most PostgreSQL connections the pool opens.");
+    metrics::describe_counter!(
+        "ferrum_db_pool_acquire_timeouts_total",
+        "Requests that gave up waiting for a PostgreSQL connection."
+    );
+    metrics::describe_gauge!("ferrum_db_sqlite_write_queue_depth", "Writes waiting for the SQLite writer thread.");
+    metrics::describe_counter!(
+        "ferrum_db_sqlite_read_waits_total",
+        "SQLite reads that found every read connection busy and waited."
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn build() -> BuildInfo {
+        BuildInfo { version: "1.2.3", build_date: "2026-01-02" }
+    }
+
+    #[test]
+    fn records_by_route_template_with_bounded_labels() {
+        let metrics = Metrics::new(build());
+        let route = Some("/items/{id}");
+        metrics.record_request(&Method::GET, route, StatusCode::OK, Duration::from_millis(3));
+        metrics.record_request(&Method::GET, route, StatusCode::OK, Duration::from_millis(30));
+        metrics.record_request(&Method::GET, route, StatusCode::NOT_FOUND, Duration::from_micros(200));
+        metrics.record_request(&Method::from_bytes(b"BREW").unwrap(), None, StatusCode::NOT_FOUND, Duration::ZERO);
+        let text = metrics.render(None);
+        assert!(text.contains(r#"http_requests_total{method="GET",route="/items/{id}",status="200"} 2"#), "{text}");
+        assert!(text.contains(r#"http_requests_total{method="GET",route="/items/{id}",status="404"} 1"#), "{text}");
+        assert!(text.contains(r#"http_requests_total{method="other",route="unmatched",status="404"} 1"#), "{text}");
+        assert!(
+            text.contains(
+                r#"http_request_duration_seconds_bucket{method="GET",route="/items/{id}",status="200",le="0.005"} 1"#
+            ),
+            "{text}"
+        );
+        assert!(text.contains(r#"ferrum_build_info{version="1.2.3",build_date="2026-01-02"} 1"#), "{text}");
+        assert!(text.contains("http_requests_in_flight 0"), "{text}");
+    }
+
+    #[test]
+    fn in_flight_counts_live_guards() {
+        let metrics = Metrics::new(build());
+        let first = metrics.start_request();
+        let second = metrics.start_request();
+        drop(first);
+        assert!(metrics.render(None).contains("http_requests_in_flight 1"));
+        drop(second);
+        assert!(metrics.render(None).contains("http_requests_in_flight 0"));
+    }
+
+    #[test]
+    fn two_registries_do_not_share_counts() {
+        let (one, two) = (Metrics::new(build()), Metrics::new(build()));
+        one.record_request(&Method::GET, Some("/x"), StatusCode::OK, Duration::ZERO);
+        assert!(one.render(None).contains(r#"route="/x""#));
+        assert!(!two.render(None).contains(r#"route="/x""#));
+    }
+}
