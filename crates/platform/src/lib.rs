@@ -6,6 +6,7 @@
 //! - [`auth`]: JWT verification, scopes and token minting (SPEC 1.5)
 //! - [`http`]: problem+json errors, extractors, the middleware stack, the app wrapper
 //! - [`health`]: `/health`, `/health/live`, `/health/ready` (SPEC 1.6)
+//! - [`openapi`]: the shared parts of the OpenAPI document (frame, bearer scheme, problem responses)
 //! - [`profiling`]: `/debug/pprof/profile`, CPU profiles on demand
 //! - [`shutdown`]: the stop signal (SIGINT or SIGTERM)
 
@@ -14,6 +15,7 @@ pub mod config;
 pub mod db;
 pub mod health;
 pub mod http;
+pub mod openapi;
 pub mod profiling;
 pub mod shutdown;
 pub mod telemetry;
