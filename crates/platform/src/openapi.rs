@@ -127,7 +127,7 @@ problem_responses! {
     NotFound = NOT_FOUND, "The resource does not exist.", "patient 42 does not exist";
     /// 409.
     Conflict = CONFLICT, "The request conflicts with the resource's current state.",
-        "patient 42 is at version 3, not 2";
+        "the resource already exists";
     /// 413.
     PayloadTooLarge = PAYLOAD_TOO_LARGE,
         "The body is larger than the configured cap (`FERRUM_HTTP_MAX_POST_SIZE`, 1 MiB by default), declared or chunked.",
