@@ -7,7 +7,7 @@
 //! - [`http`]: problem+json errors, extractors, the middleware stack, the app wrapper
 //! - [`health`]: `/health`, `/health/live`, `/health/ready` (SPEC 1.6)
 //! - [`openapi`]: the shared parts of the OpenAPI document (frame, bearer scheme, problem responses)
-//! - [`docs`]: `/openapi.json`, the merged document
+//! - [`docs`]: `/openapi.json` and the `/docs` reference, served from the binary
 //! - [`profiling`]: `/debug/pprof/profile`, CPU profiles on demand
 //! - [`shutdown`]: the stop signal (SIGINT or SIGTERM)
 
