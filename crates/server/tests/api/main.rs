@@ -8,6 +8,7 @@ mod deployment;
 mod edge;
 mod health;
 mod lifecycle;
+mod openapi;
 mod profiling;
 mod rate_limit;
 
