@@ -7,7 +7,9 @@ use axum::{
 use ferrum_platform::{
     db,
     http::{FieldError, Problem},
+    openapi::problem_response,
 };
+use utoipa::openapi::{HeaderBuilder, ObjectBuilder, RefOr, Type, response::Response as ResponseDoc};
 
 /// What can go wrong serving a patients request.
 #[derive(Debug, thiserror::Error)]
@@ -49,5 +51,25 @@ impl IntoResponse for PatientsError {
             PatientsError::Db(error) => Problem::from(error),
         };
         problem.into_response()
+    }
+}
+
+/// The 409 of a conditional write in the OpenAPI document: a problem with the current `ETag`.
+#[derive(Clone, Copy, Debug)]
+pub struct VersionConflict;
+
+impl<'r> utoipa::ToResponse<'r> for VersionConflict {
+    fn response() -> (&'r str, RefOr<ResponseDoc>) {
+        let etag = HeaderBuilder::new()
+            .schema(ObjectBuilder::new().schema_type(Type::String))
+            .description(Some("The current version in quotes: retry with it in `If-Match`."))
+            .build();
+        let response = problem_response(
+            StatusCode::CONFLICT,
+            "`If-Match` or the body's `version` is not the patient's current version.",
+            "patient 42 is at version 3, not 2",
+        )
+        .header("ETag", etag);
+        ("VersionConflict", response.build().into())
     }
 }

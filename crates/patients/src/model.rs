@@ -3,6 +3,7 @@
 use chrono::{DateTime, Utc};
 use ferrum_platform::http::FieldError;
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 /// Longest first name, in characters, after trimming.
 const MAX_FIRST_NAME: usize = 100;
@@ -10,45 +11,58 @@ const MAX_FIRST_NAME: usize = 100;
 const MAX_FIELD: usize = 256;
 
 /// A patient record as the API returns it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, ToSchema)]
+#[schema(example = json!({"id": 1, "first_name": "Heimdall", "last_name": "Odinson", "address": "Bifröst 1",
+    "phone": "+46 8 123", "email": "h@asgard.example", "created_at": "2026-01-02T03:04:05.123456Z",
+    "updated_at": "2026-01-02T03:04:05.123456Z", "version": 1}))]
 pub struct Patient {
-    /// Assigned by the database, never reused.
+    /// Assigned by the database, never reused, even after a delete.
     pub id: i64,
-    /// Required, 1 to 100 characters.
+    /// Trimmed, 1 to 100 characters.
     pub first_name: String,
-    /// Optional, `""` when absent.
+    /// Trimmed, `""` when absent.
     pub last_name: String,
-    /// Optional.
+    /// Trimmed, `""` when absent.
     pub address: String,
-    /// Optional.
+    /// Trimmed, `""` when absent.
     pub phone: String,
-    /// Optional; an address when not empty.
+    /// Trimmed; `""` or an address like `name@example.org`.
     pub email: String,
-    /// When the record was created (UTC).
+    /// When the record was created: RFC 3339, UTC, microseconds.
     #[serde(serialize_with = "ferrum_platform::time::serialize")]
     pub created_at: DateTime<Utc>,
-    /// When the record last changed (UTC).
+    /// When the record last changed: RFC 3339, UTC, microseconds.
     #[serde(serialize_with = "ferrum_platform::time::serialize")]
     pub updated_at: DateTime<Utc>,
-    /// Starts at 1, grows by one with every update; the `ETag`.
+    /// Starts at 1 and grows by one with every update; the `ETag` is this number in quotes.
     pub version: i64,
 }
 
-/// The body of a create or update, as sent. Unknown fields (`id`, `created_at`...) are ignored.
-/// It must be a JSON object: a derived reader would also read a struct from an array.
-#[derive(Debug, Default)]
+/// The body of a create or update: a JSON object. Unknown fields (`id`, `created_at`...) are
+/// ignored; a broken rule is 422 naming the field.
+// It must be an object: a derived reader would also read a struct from an array. The schema
+// states the rules `PatientFields::try_from` checks; `first_name` is an `Option` in Rust only so
+// that its absence is reported like its other faults, and the schema shows it as required.
+#[derive(Debug, Default, ToSchema)]
+#[schema(example = json!({"first_name": "Heimdall", "last_name": "Odinson", "email": "h@asgard.example"}))]
 pub struct PatientBody {
-    /// Required.
+    /// Required: 1 to 100 characters after trimming.
+    #[schema(value_type = String, min_length = 1, max_length = 100)]
     pub first_name: Option<String>,
-    /// Optional.
+    /// Optional, default `""`; at most 256 characters after trimming.
+    #[schema(max_length = 256)]
     pub last_name: Option<String>,
-    /// Optional.
+    /// Optional, default `""`; at most 256 characters after trimming.
+    #[schema(max_length = 256)]
     pub address: Option<String>,
-    /// Optional.
+    /// Optional, default `""`; at most 256 characters after trimming.
+    #[schema(max_length = 256)]
     pub phone: Option<String>,
-    /// Optional.
+    /// Optional, default `""`; when not empty, an address like `name@example.org`; at most 256 characters.
+    #[schema(max_length = 256)]
     pub email: Option<String>,
-    /// On update: the version the client last saw (like `If-Match`).
+    /// Update only: the version the client last saw. Like `If-Match`, it makes the update
+    /// conditional (409 when stale); ignored on create.
     pub version: Option<i64>,
 }
 

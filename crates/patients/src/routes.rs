@@ -1,22 +1,29 @@
 //! The patients HTTP API (SPEC 2). Every route needs a token with scope `patients`.
+//!
+//! Each handler carries its `#[utoipa::path]`; [`routes`] registers them with `routes!`, so the
+//! router and the OpenAPI document are built from the same list and cannot drift.
 
 use std::sync::Arc;
 
 use axum::{
-    Router,
     http::{HeaderMap, HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
-    routing::get,
 };
 use ferrum_platform::{
     Platform, auth,
     http::{LenientJson, Path, Query},
+    openapi::{
+        BadRequest, Forbidden, GatewayTimeout, NotFound, PayloadTooLarge, ServiceUnavailable, Unauthorized,
+        UnprocessableEntity, UnsupportedMediaType,
+    },
 };
 use serde::Deserialize;
+use utoipa::{IntoParams, OpenApi};
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{
     SCOPE,
-    error::PatientsError,
+    error::{PatientsError, VersionConflict},
     model::{Patient, PatientBody, PatientFields},
     store::{Page, Store, Versioned},
 };
@@ -33,26 +40,58 @@ struct PatientsState {
     external_url: Arc<str>,
 }
 
-/// The patients routes, guarded by scope `patients`, with their state.
-pub fn routes(platform: &Platform) -> Router {
+/// The module's part of the OpenAPI document besides its paths: the tag and its decisions.
+#[derive(OpenApi)]
+#[openapi(
+    tags((name = "patients", description = include_str!("../docs/openapi-tag.md"))),
+    components(responses(VersionConflict)),
+)]
+struct PatientsApi;
+
+/// The patients routes, guarded by scope `patients`, with their state and their OpenAPI paths.
+pub fn routes(platform: &Platform) -> OpenApiRouter {
     let state = PatientsState { store: Store::new(platform.db.clone()), external_url: platform.external_url.clone() };
-    let router = Router::new()
-        .route("/api/v1/patients", get(list_patients).post(create_patient))
-        .route("/api/v1/patients/{id}", get(find_patient).put(update_patient).delete(delete_patient))
+    let router = OpenApiRouter::with_openapi(PatientsApi::openapi())
+        .routes(routes!(list_patients, create_patient))
+        .routes(routes!(find_patient, update_patient, delete_patient))
         .with_state(state);
     auth::require(router, platform.auth.clone(), SCOPE)
 }
 
 type State = axum::extract::State<PatientsState>;
 
-#[derive(Debug, Deserialize)]
+/// The query of `GET /api/v1/patients`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct ListParams {
+    /// Page size, default 100. Above 1000 is served as 1000; below 1 is 400.
+    #[param(minimum = 1, example = 10)]
     limit: Option<i64>,
+    /// Keyset pagination: only patients whose id is greater than this (default 0).
     after_id: Option<i64>,
+    /// Case-insensitive substring of the first or last name (Unicode-aware; `%` and `_` are
+    /// taken literally).
+    #[param(example = "odin")]
     q: Option<String>,
 }
 
-/// `GET /api/v1/patients`: a page ordered by id, with `Link: rel="next"` when more remain.
+/// List patients, ordered by id.
+///
+/// Pages with `limit` and `after_id`; the `Link` header names the next page exactly when more
+/// patients remain, keeping `limit` and `q`.
+#[utoipa::path(
+    get, path = "/api/v1/patients", tag = "patients", security(("bearer" = ["patients"])),
+    params(ListParams),
+    responses(
+        (status = 200, description = "A page of patients.", body = [Patient],
+            headers(("Link" = String, description = "`<{external-url}/api/v1/patients?limit=..&after_id=..>; rel=\"next\"`, present exactly when more patients remain."))),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 503, response = ServiceUnavailable),
+        (status = 504, response = GatewayTimeout),
+    )
+)]
 async fn list_patients(state: State, Query(params): Query<ListParams>) -> Result<Response, PatientsError> {
     let limit = match params.limit {
         None => DEFAULT_LIMIT,
@@ -85,7 +124,28 @@ fn next_link(external_url: &str, limit: i64, after_id: i64, query: &str) -> Stri
     link
 }
 
-/// `POST /api/v1/patients`: 201 with `Location`.
+/// Create a patient.
+///
+/// Also reads `application/x-www-form-urlencoded` holding raw JSON, which is what
+/// `curl --data '{...}'` sends (the original Ferrum's clients). Two patients may share a name.
+#[utoipa::path(
+    post, path = "/api/v1/patients", tag = "patients", security(("bearer" = ["patients"])),
+    request_body(content = PatientBody, content_type = "application/json"),
+    responses(
+        (status = 201, description = "Created.", body = Patient, headers(
+            ("Location" = String, description = "`{external-url}/api/v1/patients/{id}`."),
+            ("ETag" = String, description = "The version in quotes: `\"1\"`."),
+        )),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = UnprocessableEntity),
+        (status = 503, response = ServiceUnavailable),
+        (status = 504, response = GatewayTimeout),
+    )
+)]
 async fn create_patient(state: State, LenientJson(body): LenientJson<PatientBody>) -> Result<Response, PatientsError> {
     let fields = PatientFields::try_from(body).map_err(PatientsError::Invalid)?;
     let patient = state.store.insert(fields).await?;
@@ -97,14 +157,53 @@ async fn create_patient(state: State, LenientJson(body): LenientJson<PatientBody
     Ok(response)
 }
 
-/// `GET /api/v1/patients/{id}`: the patient with its `ETag`.
+/// Find a patient by id.
+#[utoipa::path(
+    get, path = "/api/v1/patients/{id}", tag = "patients", security(("bearer" = ["patients"])),
+    params(("id" = i64, Path, description = "The patient's id; not an integer: 400.")),
+    responses(
+        (status = 200, description = "The patient.", body = Patient,
+            headers(("ETag" = String, description = "The version in quotes, for `If-Match`: `\"3\"`."))),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 503, response = ServiceUnavailable),
+        (status = 504, response = GatewayTimeout),
+    )
+)]
 async fn find_patient(state: State, Path(id): Path<i64>) -> Result<Response, PatientsError> {
     let patient = state.store.find(id).await?.ok_or(PatientsError::PatientNotFound(id))?;
     Ok(answer(StatusCode::OK, patient))
 }
 
-/// `PUT /api/v1/patients/{id}`: replaces the fields when `If-Match` (or the body's `version`)
-/// names the current version; 409 otherwise. With neither, the update is unconditional.
+/// Replace a patient's fields.
+///
+/// `If-Match: "<version>"` (or `W/"<version>"`), or the body's `version`, makes the update
+/// conditional: 409 with the current `ETag` when stale. `If-Match: *`, or neither, makes it
+/// unconditional. Both present and different: 400. Fields left out become `""`.
+#[utoipa::path(
+    put, path = "/api/v1/patients/{id}", tag = "patients", security(("bearer" = ["patients"])),
+    params(
+        ("id" = i64, Path, description = "The patient's id; not an integer: 400."),
+        ("If-Match" = Option<String>, Header, description = "`\"<version>\"`, `W/\"<version>\"` or `*`."),
+    ),
+    request_body(content = PatientBody, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The updated patient.", body = Patient,
+            headers(("ETag" = String, description = "The new version in quotes."))),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = VersionConflict),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = UnprocessableEntity),
+        (status = 503, response = ServiceUnavailable),
+        (status = 504, response = GatewayTimeout),
+    )
+)]
 async fn update_patient(
     state: State,
     Path(id): Path<i64>,
@@ -122,7 +221,26 @@ async fn update_patient(
     }
 }
 
-/// `DELETE /api/v1/patients/{id}`: 204; honours `If-Match` when sent.
+/// Delete a patient. Its id is never reused.
+///
+/// Honours `If-Match` as `PUT` does: 409 with the current `ETag` when stale.
+#[utoipa::path(
+    delete, path = "/api/v1/patients/{id}", tag = "patients", security(("bearer" = ["patients"])),
+    params(
+        ("id" = i64, Path, description = "The patient's id; not an integer: 400."),
+        ("If-Match" = Option<String>, Header, description = "`\"<version>\"`, `W/\"<version>\"` or `*`."),
+    ),
+    responses(
+        (status = 204, description = "Deleted."),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = VersionConflict),
+        (status = 503, response = ServiceUnavailable),
+        (status = 504, response = GatewayTimeout),
+    )
+)]
 async fn delete_patient(state: State, Path(id): Path<i64>, headers: HeaderMap) -> Result<StatusCode, PatientsError> {
     let expected = expected_version(&headers, None)?;
     match state.store.delete_versioned(id, expected).await? {

@@ -5,15 +5,16 @@
 use std::{sync::Arc, time::Duration};
 
 use axum::{
-    Router,
+    Json,
     extract::{Request, State},
     http::{HeaderValue, StatusCode, header},
     middleware::{self, Next},
     response::{IntoResponse, Response},
-    routing::get,
 };
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, errors::ErrorKind};
 use serde::{Deserialize, Serialize};
+use utoipa::{OpenApi, ToSchema};
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{config::AuthConfig, http::Problem};
 
@@ -200,7 +201,11 @@ pub fn bearer(request: &Request) -> Result<&str, AuthError> {
 
 /// A route layer admitting only requests whose token carries `scope`: 401 without a valid
 /// token, 403 with one that lacks the scope. The verified [`Claims`] go into the extensions.
-pub fn require<S: Clone + Send + Sync + 'static>(router: Router<S>, keys: Arc<AuthKeys>, scope: Scope) -> Router<S> {
+pub fn require<S: Clone + Send + Sync + 'static>(
+    router: OpenApiRouter<S>,
+    keys: Arc<AuthKeys>,
+    scope: Scope,
+) -> OpenApiRouter<S> {
     router.route_layer(middleware::from_fn_with_state((keys, scope), guard))
 }
 
@@ -219,20 +224,30 @@ async fn guard(State((keys, scope)): State<(Arc<AuthKeys>, Scope)>, mut request:
     next.run(request).await
 }
 
-#[derive(Serialize)]
+/// A freshly minted token.
+#[derive(Serialize, ToSchema)]
 struct Token {
+    /// An HS256 JWT with `admin: true`, `name`, `iat` and `exp` (now plus `FERRUM_HTTP_JWT_EXPIRATION`).
     token: String,
 }
 
-/// `GET /generate-token` (development only): an admin token, as the original Ferrum minted.
-pub fn generate_token_route(keys: Arc<AuthKeys>) -> Router {
-    Router::new().route(
-        "/generate-token",
-        get(move || {
-            let keys = keys.clone();
-            async move { axum::Json(Token { token: keys.mint(None, true, None, None) }) }
-        }),
-    )
+#[derive(OpenApi)]
+#[openapi(tags((name = "auth", description = "Tokens for development. Operators mint tokens with `ferrum token`.")))]
+struct TokenApi;
+
+/// `GET /generate-token` (development only), with its part of the OpenAPI document.
+pub fn generate_token_route(keys: Arc<AuthKeys>) -> OpenApiRouter {
+    OpenApiRouter::with_openapi(TokenApi::openapi()).routes(routes!(generate_token)).with_state(keys)
+}
+
+/// Mint an admin token (development only).
+///
+/// As the original Ferrum did. Not mounted, hence 404, when `FERRUM_ENV=production`.
+#[utoipa::path(get, path = "/generate-token", tag = "auth",
+    responses((status = 200, description = "A token that grants every scope.", body = Token,
+        example = json!({"token": "eyJhbGciOiJIUzI1NiJ9.eyJhZG1pbiI6dHJ1ZX0.c2lnbmF0dXJl"}))))]
+async fn generate_token(State(keys): State<Arc<AuthKeys>>) -> Json<Token> {
+    Json(Token { token: keys.mint(None, true, None, None) })
 }
 
 #[cfg(test)]

@@ -13,37 +13,56 @@ use axum::{
     routing::{any, get},
 };
 use serde::Serialize;
+use utoipa::{OpenApi, ToSchema};
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{BuildInfo, Db, http::Problem};
 
 /// How long a readiness probe waits for the database.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 
-#[derive(Serialize)]
+/// The original Ferrum's health report.
+#[derive(Serialize, ToSchema)]
+#[schema(example = json!({"status": "up", "message": "OK", "version": "0.1.0", "build_date": "2026-01-02",
+    "checks": {"database": "up"}}))]
 struct Health {
+    /// `up`, or `down` when the database does not answer.
     status: &'static str,
+    /// `OK`, or `Error`.
     message: &'static str,
+    /// The server's version (`git describe`, else the crate version).
     version: &'static str,
+    /// The date the binary was built.
     build_date: &'static str,
+    /// What was checked.
     checks: Checks,
 }
 
-#[derive(Serialize)]
+/// The checks behind a health report.
+#[derive(Serialize, ToSchema)]
 struct Checks {
+    /// `up` or `down`.
     database: &'static str,
 }
 
-#[derive(Serialize)]
+/// A probe's answer.
+#[derive(Serialize, ToSchema)]
 struct Status {
+    /// `up` (live), `ready`, `unavailable` or `starting`.
     status: &'static str,
 }
 
-/// The health routes of a serving process.
-pub fn routes(db: Db, build: BuildInfo) -> Router {
-    Router::new()
-        .route("/health", get(health))
-        .route("/health/live", get(live))
-        .route("/health/ready", get(ready))
+#[derive(OpenApi)]
+#[openapi(tags((name = "operations",
+    description = "Health and readiness probes for load balancers and orchestrators. No authentication.")))]
+struct HealthApi;
+
+/// The health routes of a serving process, with their part of the OpenAPI document.
+pub fn routes(db: Db, build: BuildInfo) -> OpenApiRouter {
+    OpenApiRouter::with_openapi(HealthApi::openapi())
+        .routes(routes!(health))
+        .routes(routes!(live))
+        .routes(routes!(ready))
         .with_state((db, build))
 }
 
@@ -65,6 +84,9 @@ async fn starting() -> Problem {
         .with_header(header::RETRY_AFTER, HeaderValue::from_static("1"))
 }
 
+/// Liveness: 200 whenever the process serves, database or not.
+#[utoipa::path(get, path = "/health/live", tag = "operations",
+    responses((status = 200, description = "The process serves.", body = Status, example = json!({"status": "up"}))))]
 async fn live() -> Json<Status> {
     Json(Status { status: "up" })
 }
@@ -73,6 +95,13 @@ async fn database_up(db: &Db) -> bool {
     matches!(tokio::time::timeout(PROBE_TIMEOUT, db.ping()).await, Ok(Ok(())))
 }
 
+/// Readiness: 200 only when the database answers and migrations are applied.
+#[utoipa::path(get, path = "/health/ready", tag = "operations",
+    responses(
+        (status = 200, description = "Ready to serve.", body = Status, example = json!({"status": "ready"})),
+        (status = 503, description = "The database does not answer, or the server is still starting.", body = Status,
+            example = json!({"status": "unavailable"})),
+    ))]
 async fn ready(State((db, _)): State<(Db, BuildInfo)>) -> impl IntoResponse {
     if database_up(&db).await {
         (StatusCode::OK, Json(Status { status: "ready" }))
@@ -81,6 +110,16 @@ async fn ready(State((db, _)): State<(Db, BuildInfo)>) -> impl IntoResponse {
     }
 }
 
+/// The original Ferrum's health report, with the version and the database check.
+///
+/// 503, not the original's 500, when the database is down: that is what load balancers expect.
+#[utoipa::path(get, path = "/health", tag = "operations",
+    responses(
+        (status = 200, description = "Up.", body = Health),
+        (status = 503, description = "The database does not answer.", body = Health,
+            example = json!({"status": "down", "message": "Error", "version": "0.1.0", "build_date": "2026-01-02",
+                "checks": {"database": "down"}})),
+    ))]
 async fn health(State((db, build)): State<(Db, BuildInfo)>) -> impl IntoResponse {
     report(build, database_up(&db).await)
 }

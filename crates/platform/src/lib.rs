@@ -7,15 +7,19 @@
 //! - [`http`]: problem+json errors, extractors, the middleware stack, the app wrapper
 //! - [`health`]: `/health`, `/health/live`, `/health/ready` (SPEC 1.6)
 //! - [`metrics`]: Prometheus `/metrics` and the per-request series (SPEC 1.6)
+//! - [`openapi`]: the shared parts of the OpenAPI document (frame, bearer scheme, problem responses)
+//! - [`docs`]: `/openapi.json` and the `/docs` reference, served from the binary
 //! - [`profiling`]: `/debug/pprof/profile`, CPU profiles on demand
 //! - [`shutdown`]: the stop signal (SIGINT or SIGTERM)
 
 pub mod auth;
 pub mod config;
 pub mod db;
+pub mod docs;
 pub mod health;
 pub mod http;
 pub mod metrics;
+pub mod openapi;
 pub mod profiling;
 pub mod shutdown;
 pub mod telemetry;

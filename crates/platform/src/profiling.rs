@@ -10,15 +10,18 @@ use std::{
 };
 
 use axum::{
-    Router,
     http::{HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
-    routing::get,
 };
 use pprof::protos::Message as _;
 use serde::Deserialize;
+use utoipa::{IntoParams, OpenApi};
+use utoipa_axum::{router::OpenApiRouter, routes};
 
-use crate::http::{Problem, Query};
+use crate::{
+    http::{Problem, Query},
+    openapi::{BadRequest, Conflict},
+};
 
 /// Path prefix of the profiling routes (the request deadline does not apply below it).
 pub const PREFIX: &str = "/debug/pprof/";
@@ -27,16 +30,38 @@ const FREQUENCY: i32 = 99;
 /// Set while a profile is being taken.
 static RUNNING: AtomicBool = AtomicBool::new(false);
 
-/// The profiling routes.
-pub fn routes() -> Router {
-    Router::new().route("/debug/pprof/profile", get(profile))
+#[derive(OpenApi)]
+#[openapi(tags((name = "profiling", description = "CPU profiles on demand; mounted only with `--profiling`. No authentication: expose it only where operators alone can reach it.")))]
+struct ProfilingApi;
+
+/// The profiling routes, with their part of the OpenAPI document.
+pub fn routes() -> OpenApiRouter {
+    OpenApiRouter::with_openapi(ProfilingApi::openapi()).routes(routes!(profile))
 }
 
-#[derive(Debug, Deserialize)]
+/// The query of a profile request.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct ProfileParams {
+    /// How long to sample, 1 to 60 seconds (default 10).
+    #[param(minimum = 1, maximum = 60)]
     seconds: Option<u64>,
 }
 
+/// Take a CPU profile of the whole process.
+///
+/// Samples at 99 Hz for `seconds` and answers a pprof protobuf (`go tool pprof -http :0
+/// profile.pb`). One profile at a time; the request deadline does not cut it.
+#[utoipa::path(
+    get, path = "/debug/pprof/profile", tag = "profiling",
+    params(ProfileParams),
+    responses(
+        (status = 200, description = "The profile, pprof protobuf, as `profile.pb`.",
+            content((String = "application/octet-stream"))),
+        (status = 400, response = BadRequest),
+        (status = 409, response = Conflict),
+    )
+)]
 async fn profile(Query(params): Query<ProfileParams>) -> Result<Response, Problem> {
     let seconds = params.seconds.unwrap_or(10);
     if !(1..=60).contains(&seconds) {

@@ -16,7 +16,7 @@ use ferrum_platform::{
     auth::{self, AuthKeys},
     config::Environment,
     db::{self, Backoff, migrate::MigrationSet},
-    health,
+    docs, health,
     http::{
         middleware::{self, HttpSettings},
         rate_limit::RateLimiter,
@@ -170,23 +170,25 @@ fn acquire_timeout(config: &Config) -> std::time::Duration {
 }
 
 /// The one place modules are composed (STYLE R3): adding a module touches this and `Module`.
+/// Each part brings its routes with their OpenAPI paths; [`docs::mount`] serves the merged
+/// document at `/openapi.json` and `/docs`, so it lists exactly what is mounted here.
 pub fn compose(platform: &Platform, config: &Config) -> Router {
-    let mut router = health::routes(platform.db.clone(), platform.build);
+    let mut api = health::routes(platform.db.clone(), platform.build);
     if config.auth.environment == Environment::Development {
-        router = router.merge(auth::generate_token_route(platform.auth.clone()));
+        api = api.merge(auth::generate_token_route(platform.auth.clone()));
     }
     if config.http.profiling {
-        router = router.merge(profiling::routes());
+        api = api.merge(profiling::routes());
     }
     for module in dedup(&config.modules) {
         match module {
-            Module::Patients => router = router.merge(ferrum_patients::routes(platform)),
+            Module::Patients => api = api.merge(ferrum_patients::routes(platform)),
             Module::Care | Module::Payments | Module::Chirps | Module::Calc => {
                 tracing::warn!(?module, "module not built yet; skipping");
             }
         }
     }
-    router
+    docs::mount(api, platform.build)
 }
 
 /// The migrations of the enabled modules.

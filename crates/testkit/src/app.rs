@@ -39,21 +39,22 @@ struct AuthArgs {
 }
 
 impl TestApp {
-    /// Serves `routes` (with the platform's middleware) over a fresh, migrated database.
-    pub async fn spawn(
+    /// Serves `routes` (with the platform's middleware) over a fresh, migrated database. A
+    /// module's `OpenApiRouter` is served as its plain router.
+    pub async fn spawn<R: Into<Router>>(
         backend: Backend,
         migrations: &[&'static MigrationSet],
-        routes: impl FnOnce(&Platform) -> Router,
+        routes: impl FnOnce(&Platform) -> R,
     ) -> Self {
         Self::spawn_with(backend, migrations, test_settings(), routes).await
     }
 
     /// Like [`TestApp::spawn`], with other HTTP settings (limits, CORS, compression).
-    pub async fn spawn_with(
+    pub async fn spawn_with<R: Into<Router>>(
         backend: Backend,
         migrations: &[&'static MigrationSet],
         settings: HttpSettings,
-        routes: impl FnOnce(&Platform) -> Router,
+        routes: impl FnOnce(&Platform) -> R,
     ) -> Self {
         let db = TestDb::new(backend, migrations).await;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
@@ -64,7 +65,7 @@ impl TestApp {
             external_url: base_url.clone().into(),
             build: BuildInfo { version: "test", build_date: "today" },
         };
-        let router = middleware::apply(routes(&platform), &settings);
+        let router = middleware::apply(routes(&platform).into(), &settings);
         let (stop, stopped) = oneshot::channel::<()>();
         tokio::spawn(async move {
             let service = router.into_make_service_with_connect_info::<SocketAddr>();

@@ -9,6 +9,7 @@
 mod app;
 mod db;
 mod gate;
+pub mod routes;
 
 pub use app::{TEST_SIGNING_KEY, TestApp, test_auth_config};
 pub use db::{Backend, TestDb, postgres_enabled, redis_url};

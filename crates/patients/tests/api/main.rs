@@ -4,6 +4,7 @@
 mod auth;
 mod create;
 mod list;
+mod openapi;
 mod scenario;
 mod update_delete;
 

@@ -8,11 +8,13 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::db;
 
 /// One invalid field of a request body.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, ToSchema)]
+#[schema(example = json!({"field": "email", "message": "must be an email address like name@example.org"}))]
 pub struct FieldError {
     /// The field's name (a JSON path for nested fields).
     pub field: String,
@@ -41,13 +43,23 @@ pub struct Problem {
     internal: Option<Arc<str>>,
 }
 
-#[derive(Serialize)]
-struct Body<'a> {
+/// RFC 9457 problem details: the body of every error answer, `application/problem+json`.
+// The type that is serialised is also the schema the OpenAPI document shows: they cannot drift.
+#[derive(Serialize, ToSchema)]
+#[schema(as = Problem, example = json!({"type": "about:blank", "title": "Not Found", "status": 404,
+    "detail": "patient 42 does not exist"}))]
+pub(crate) struct Body<'a> {
+    /// Always `about:blank`: the status says what kind of problem it is.
     r#type: &'static str,
+    /// The status's reason phrase.
     title: &'a str,
+    /// The HTTP status, repeated.
     status: u16,
+    /// What went wrong, for a person.
     detail: &'a str,
+    /// On validation failures (422): every invalid field; absent otherwise.
     #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    #[schema(required = false)]
     errors: &'a [FieldError],
 }
 

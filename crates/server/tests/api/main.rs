@@ -9,6 +9,7 @@ mod edge;
 mod health;
 mod lifecycle;
 mod metrics;
+mod openapi;
 mod profiling;
 mod rate_limit;
 

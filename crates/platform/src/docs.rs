@@ -1,0 +1,121 @@
+//! `GET /openapi.json` and `GET /docs` (SPEC 1.6), no auth.
+//!
+//! [`mount`] merges the enabled modules' fragments into the platform's frame and serves the
+//! result. `/docs` is Swagger UI served from the binary: its files come from a crates.io package
+//! (`utoipa-swagger-ui` with its `vendored` feature) and are embedded at build time, so neither
+//! the build nor the browser fetches anything from the internet.
+
+use std::{borrow::Cow, sync::Arc};
+
+use axum::{
+    Router,
+    body::Bytes,
+    extract::State,
+    http::{HeaderValue, header},
+    response::{IntoResponse, Response},
+};
+use utoipa::OpenApi;
+use utoipa_axum::{router::OpenApiRouter, routes};
+use utoipa_swagger_ui::Config;
+
+use crate::{
+    BuildInfo,
+    http::{Path, Problem},
+    openapi::{self, NotFound},
+};
+
+/// The page at `/docs`; it loads its files from `/docs/{file}`.
+const PAGE: &str = include_str!("../assets/docs.html");
+/// Starts Swagger UI on this server's document.
+const STARTER: &str = include_str!("../assets/ferrum-docs.js");
+/// The starter's name under `/docs/`.
+const STARTER_NAME: &str = "ferrum-docs.js";
+/// The Swagger UI files the page loads; nothing else of the package is served.
+const SWAGGER_FILES: [&str; 3] = ["swagger-ui.css", "swagger-ui-bundle.js", "favicon-32x32.png"];
+
+#[derive(OpenApi)]
+#[openapi(tags((name = "docs", description = "This document and its browsable reference. No authentication.")))]
+struct DocsApi;
+
+#[derive(Clone)]
+struct DocsState {
+    /// The serialised document; `None` if serialising failed (logged at startup).
+    document: Option<Bytes>,
+    swagger: Arc<Config<'static>>,
+}
+
+/// Serves `api` with the platform's frame: the router with `/openapi.json` and `/docs` added.
+pub fn mount(api: OpenApiRouter, build: BuildInfo) -> Router {
+    let (router, fragments) = api.split_for_parts();
+    let (docs, docs_paths) = OpenApiRouter::<DocsState>::with_openapi(DocsApi::openapi())
+        .routes(routes!(serve_openapi))
+        .routes(routes!(serve_docs))
+        .routes(routes!(serve_docs_file))
+        .split_for_parts();
+    let mut doc = openapi::base(build);
+    doc.merge(fragments);
+    doc.merge(docs_paths);
+    let document = match serde_json::to_vec(&doc) {
+        Ok(json) => Some(Bytes::from(json)),
+        Err(error) => {
+            tracing::error!(%error, "cannot serialise the OpenAPI document");
+            None
+        }
+    };
+    router.merge(docs.with_state(DocsState { document, swagger: Arc::new(Config::default()) }))
+}
+
+/// The OpenAPI 3.1 document of this server, generated from the code.
+///
+/// It covers exactly the routes this process mounts, with the modules it was started with.
+#[utoipa::path(
+    get, path = "/openapi.json", tag = "docs",
+    responses((status = 200, description = "The OpenAPI 3.1 document.", body = serde_json::Value))
+)]
+async fn serve_openapi(State(state): State<DocsState>) -> Response {
+    match state.document {
+        Some(json) => ([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], json).into_response(),
+        None => Problem::internal("the OpenAPI document could not be serialised").into_response(),
+    }
+}
+
+/// The browsable API reference (Swagger UI), served entirely by this server.
+#[utoipa::path(
+    get, path = "/docs", tag = "docs",
+    responses((status = 200, description = "An HTML page rendering `/openapi.json`.", content_type = "text/html", body = String))
+)]
+async fn serve_docs() -> Response {
+    ([(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"))], PAGE).into_response()
+}
+
+/// A script, stylesheet or icon of the reference page.
+#[utoipa::path(
+    get, path = "/docs/{file}", tag = "docs",
+    params(("file" = String, Path, description = "`swagger-ui-bundle.js`, `swagger-ui.css`, `favicon-32x32.png` or `ferrum-docs.js`.")),
+    responses(
+        (status = 200, description = "The file, with its content type.",
+            content((String = "text/javascript"), (String = "text/css"), (String = "image/png"))),
+        (status = 404, response = NotFound),
+    )
+)]
+async fn serve_docs_file(State(state): State<DocsState>, Path(file): Path<String>) -> Response {
+    if file == STARTER_NAME {
+        let javascript = HeaderValue::from_static("text/javascript; charset=utf-8");
+        return ([(header::CONTENT_TYPE, javascript)], STARTER).into_response();
+    }
+    let embedded = SWAGGER_FILES
+        .contains(&file.as_str())
+        .then(|| utoipa_swagger_ui::serve(&file, state.swagger.clone()).ok().flatten())
+        .flatten();
+    match embedded.and_then(|f| HeaderValue::from_str(&f.content_type).ok().map(|ct| (ct, f.bytes))) {
+        Some((content_type, bytes)) => {
+            // The files are embedded in the binary: serve them without copying.
+            let bytes = match bytes {
+                Cow::Borrowed(bytes) => Bytes::from_static(bytes),
+                Cow::Owned(bytes) => Bytes::from(bytes),
+            };
+            ([(header::CONTENT_TYPE, content_type)], bytes).into_response()
+        }
+        None => Problem::not_found(format!("no file {file} in the docs")).into_response(),
+    }
+}

@@ -1,0 +1,171 @@
+//! The platform's share of the OpenAPI 3.1 document (SPEC 1.6): its frame (title, version, the
+//! decisions the contract leaves open), the bearer JWT scheme, the problem+json schema and the
+//! error responses every module refers to with `(status = 404, response = NotFound)`.
+//!
+//! Each module contributes its paths as a `utoipa_axum` `OpenApiRouter`; the server merges the
+//! enabled ones and `docs::mount` puts the result into [`base`].
+
+use axum::http::StatusCode;
+use utoipa::{
+    Modify, OpenApi, ToResponse,
+    openapi::{
+        ContentBuilder, Ref, RefOr,
+        response::{Response, ResponseBuilder},
+        security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
+    },
+};
+
+use crate::{
+    BuildInfo,
+    http::{FieldError, problem::Body as ProblemBody},
+};
+
+/// The name of the bearer JWT security scheme, as operations cite it:
+/// `security((BEARER = ["patients"]))` (the list holds the scope the operation needs).
+pub const BEARER: &str = "bearer";
+
+/// The content type of every error body.
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+/// The document's frame, before any module's paths are merged into it.
+pub fn base(build: BuildInfo) -> utoipa::openapi::OpenApi {
+    let mut doc = Frame::openapi();
+    build.version.clone_into(&mut doc.info.version);
+    doc
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Ferrum",
+        description = include_str!("../assets/openapi-description.md"),
+        license(name = "MIT", identifier = "MIT"),
+    ),
+    components(
+        schemas(ProblemBody<'_>, FieldError),
+        responses(
+            BadRequest, Unauthorized, Forbidden, NotFound, Conflict, PayloadTooLarge,
+            UnsupportedMediaType, UnprocessableEntity, ServiceUnavailable, GatewayTimeout,
+        ),
+    ),
+    modifiers(&BearerScheme),
+)]
+struct Frame;
+
+/// Adds the bearer JWT scheme (SPEC 1.5).
+struct BearerScheme;
+
+impl Modify for BearerScheme {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        let scheme = HttpBuilder::new()
+            .scheme(HttpAuthScheme::Bearer)
+            .bearer_format("JWT")
+            .description(Some(
+                "`Authorization: Bearer <JWT>`, HS256 only (`alg: none` and every other algorithm are \
+                 refused), `exp` and `nbf` checked with 30 s of leeway. The space-separated `scope` claim \
+                 grants scopes; `admin: true` grants every scope. Each operation lists the scope it needs \
+                 (`patients` for the patients API). A missing or invalid token is 401 with \
+                 `WWW-Authenticate: Bearer`; a valid token without the scope is 403.",
+            ))
+            .build();
+        doc.components.get_or_insert_with(Default::default).add_security_scheme(BEARER, SecurityScheme::Http(scheme));
+    }
+}
+
+/// A problem+json response for the document; modules build their own special cases on it.
+pub fn problem_response(status: StatusCode, description: &str, detail: &str) -> ResponseBuilder {
+    let example = serde_json::json!({
+        "type": "about:blank",
+        "title": status.canonical_reason().unwrap_or("Error"),
+        "status": status.as_u16(),
+        "detail": detail,
+    });
+    let content = ContentBuilder::new().schema(Some(Ref::from_schema_name("Problem"))).example(Some(example)).build();
+    ResponseBuilder::new().description(description).content(PROBLEM_JSON, content)
+}
+
+/// Declares a reusable problem+json response: a marker type implementing `ToResponse`.
+macro_rules! problem_responses {
+    ($(
+        $(#[doc = $doc:literal])*
+        $name:ident = $status:ident, $description:literal, $detail:literal $(, header $header:literal: $header_doc:literal)?;
+    )*) => {$(
+        $(#[doc = $doc])*
+        #[derive(Clone, Copy, Debug)]
+        pub struct $name;
+
+        impl<'r> ToResponse<'r> for $name {
+            fn response() -> (&'r str, RefOr<Response>) {
+                let response = problem_response(StatusCode::$status, $description, $detail);
+                $(let response = response.header(
+                    $header,
+                    utoipa::openapi::HeaderBuilder::new()
+                        .schema(utoipa::openapi::ObjectBuilder::new().schema_type(utoipa::openapi::Type::String))
+                        .description(Some($header_doc))
+                        .build(),
+                );)?
+                (stringify!($name), response.build().into())
+            }
+        }
+    )*};
+}
+
+problem_responses! {
+    /// 400.
+    BadRequest = BAD_REQUEST,
+        "Malformed JSON, a path or query parameter of the wrong type, or a header that cannot be understood.",
+        "malformed JSON: EOF while parsing an object at line 1 column 1";
+    /// 401, with `WWW-Authenticate`.
+    Unauthorized = UNAUTHORIZED,
+        "No bearer token, or one that is malformed, badly signed, expired or of the wrong algorithm: the detail says which.",
+        "token expired",
+        header "WWW-Authenticate": "`Bearer` (no token) or `Bearer error=\"invalid_token\"`.";
+    /// 403.
+    Forbidden = FORBIDDEN, "The token is valid but lacks the scope this operation needs.",
+        "the token lacks the `patients` scope";
+    /// 404.
+    NotFound = NOT_FOUND, "The resource does not exist.", "patient 42 does not exist";
+    /// 409.
+    Conflict = CONFLICT, "The request conflicts with the resource's current state.",
+        "the resource already exists";
+    /// 413.
+    PayloadTooLarge = PAYLOAD_TOO_LARGE,
+        "The body is larger than the configured cap (`FERRUM_HTTP_MAX_POST_SIZE`, 1 MiB by default), declared or chunked.",
+        "the request body is larger than the configured limit";
+    /// 415.
+    UnsupportedMediaType = UNSUPPORTED_MEDIA_TYPE, "The body is not of a content type this operation reads.",
+        "expected a request body of type application/json";
+    /// 422, with field-level `errors`.
+    UnprocessableEntity = UNPROCESSABLE_ENTITY,
+        "Well-formed JSON that breaks the field rules or has the wrong shape; `errors` names every bad field.",
+        "the request body is invalid";
+    /// 503, with `Retry-After`.
+    ServiceUnavailable = SERVICE_UNAVAILABLE,
+        "The database is unreachable (or the server is still starting); try again later.",
+        "the database is unavailable; try again later",
+        header "Retry-After": "Seconds to wait before retrying.";
+    /// 504.
+    GatewayTimeout = GATEWAY_TIMEOUT,
+        "The request did not finish within the request deadline (`FERRUM_HTTP_REQUEST_TIMEOUT`, 3 s by default); a write that had not started by then is not performed.",
+        "the request did not finish within 3s";
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_frame_is_openapi_3_1_with_the_shared_parts() {
+        let doc = base(BuildInfo { version: "1.2.3", build_date: "today" });
+        let json = serde_json::to_value(&doc).unwrap();
+        assert!(json["openapi"].as_str().unwrap().starts_with("3.1"));
+        assert_eq!(json["info"]["version"], "1.2.3");
+        assert_eq!(json["components"]["securitySchemes"][BEARER]["scheme"], "bearer");
+        let problem = &json["components"]["schemas"]["Problem"];
+        let required: Vec<_> = problem["required"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+        assert_eq!(required, ["type", "title", "status", "detail"]);
+        let unauthorized = &json["components"]["responses"]["Unauthorized"];
+        assert!(unauthorized["headers"]["WWW-Authenticate"].is_object(), "{unauthorized}");
+        assert!(unauthorized["content"][PROBLEM_JSON]["schema"]["$ref"].as_str().unwrap().ends_with("/Problem"));
+    }
+}
