@@ -55,6 +55,7 @@ pub fn mount(api: OpenApiRouter, build: BuildInfo) -> Router {
     let mut doc = openapi::base(build);
     doc.merge(fragments);
     doc.merge(docs_paths);
+    openapi::add_rate_limit_responses(&mut doc);
     let document = match serde_json::to_vec(&doc) {
         Ok(json) => Some(Bytes::from(json)),
         Err(error) => {

@@ -17,7 +17,7 @@ use utoipa::{
 
 use crate::{
     BuildInfo,
-    http::{FieldError, problem::Body as ProblemBody},
+    http::{FieldError, problem::Body as ProblemBody, rate_limit},
 };
 
 /// The name of the bearer JWT security scheme, as operations cite it:
@@ -45,7 +45,7 @@ pub fn base(build: BuildInfo) -> utoipa::openapi::OpenApi {
         schemas(ProblemBody<'_>, FieldError),
         responses(
             BadRequest, Unauthorized, Forbidden, NotFound, Conflict, PayloadTooLarge,
-            UnsupportedMediaType, UnprocessableEntity, ServiceUnavailable, GatewayTimeout,
+            UnsupportedMediaType, UnprocessableEntity, TooManyRequests, ServiceUnavailable, GatewayTimeout,
         ),
     ),
     modifiers(&BearerScheme),
@@ -72,6 +72,28 @@ impl Modify for BearerScheme {
     }
 }
 
+/// Adds the 429 of the rate limiter to every operation it may refuse: all but the probes it
+/// exempts. The limiter sits in the middleware stack, outside any handler, so the handlers'
+/// annotations cannot say it.
+pub(crate) fn add_rate_limit_responses(doc: &mut utoipa::openapi::OpenApi) {
+    for (_, item) in doc.paths.paths.iter_mut().filter(|(path, _)| !rate_limit::is_exempt(path)) {
+        let operations = [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.options,
+            &mut item.head,
+            &mut item.patch,
+            &mut item.trace,
+        ];
+        for operation in operations.into_iter().flatten() {
+            let too_many = RefOr::Ref(Ref::from_response_name("TooManyRequests"));
+            operation.responses.responses.entry("429".to_owned()).or_insert(too_many);
+        }
+    }
+}
+
 /// A problem+json response for the document; modules build their own special cases on it.
 pub fn problem_response(status: StatusCode, description: &str, detail: &str) -> ResponseBuilder {
     let example = serde_json::json!({
@@ -88,7 +110,7 @@ pub fn problem_response(status: StatusCode, description: &str, detail: &str) -> 
 macro_rules! problem_responses {
     ($(
         $(#[doc = $doc:literal])*
-        $name:ident = $status:ident, $description:literal, $detail:literal $(, header $header:literal: $header_doc:literal)?;
+        $name:ident = $status:ident, $description:literal, $detail:literal $(, header $header:literal: $header_doc:literal)*;
     )*) => {$(
         $(#[doc = $doc])*
         #[derive(Clone, Copy, Debug)]
@@ -103,7 +125,7 @@ macro_rules! problem_responses {
                         .schema(utoipa::openapi::ObjectBuilder::new().schema_type(utoipa::openapi::Type::String))
                         .description(Some($header_doc))
                         .build(),
-                );)?
+                );)*
                 (stringify!($name), response.build().into())
             }
         }
@@ -139,6 +161,14 @@ problem_responses! {
     UnprocessableEntity = UNPROCESSABLE_ENTITY,
         "Well-formed JSON that breaks the field rules or has the wrong shape; `errors` names every bad field.",
         "the request body is invalid";
+    /// 429, with `Retry-After`.
+    TooManyRequests = TOO_MANY_REQUESTS,
+        "Over the rate limit (only when `FERRUM_RATE_LIMIT` is set). The client is the token's `sub`, else its address.",
+        "rate limit exceeded; retry in 2 s",
+        header "Retry-After": "Seconds until a request will be admitted.",
+        header "X-RateLimit-Limit": "The burst allowed (sent on every limited answer).",
+        header "X-RateLimit-Remaining": "Requests left in the burst (sent on every limited answer).",
+        header "X-RateLimit-Reset": "Seconds until the allowance is whole again (sent on every limited answer).";
     /// 503, with `Retry-After`.
     ServiceUnavailable = SERVICE_UNAVAILABLE,
         "The database is unreachable (or the server is still starting); try again later.",

@@ -204,8 +204,8 @@ static REMAINING: HeaderName = HeaderName::from_static("x-ratelimit-remaining");
 static RESET: HeaderName = HeaderName::from_static("x-ratelimit-reset");
 
 /// Probes and scrapes are not the clients' traffic: an orchestrator must never be throttled
-/// into restarting a healthy replica.
-fn is_exempt(path: &str) -> bool {
+/// into restarting a healthy replica. (The OpenAPI document asks this too, for its 429s.)
+pub(crate) fn is_exempt(path: &str) -> bool {
     path == "/health" || path.starts_with("/health/") || path == "/metrics"
 }
 

@@ -123,12 +123,15 @@ async fn serves_an_openapi_3_1_document() {
         let security = &operation["security"];
         if guarded {
             assert_eq!(security, &serde_json::json!([{"bearer": ["patients"]}]), "{method} {path}");
-            for status in ["401", "403", "503", "504"] {
+            for status in ["401", "403", "429", "503", "504"] {
                 assert!(operation["responses"][status].is_object(), "{method} {path} lacks {status}");
             }
         } else {
             assert!(security.is_null(), "{method} {path} should need no token");
         }
+        // The rate limiter never refuses the probes, and may refuse everything else.
+        let limited = operation["responses"]["429"].is_object();
+        assert_eq!(limited, !path.starts_with("/health"), "{method} {path}");
     }
     server.stop().await.unwrap();
 }
