@@ -84,7 +84,7 @@ impl App {
         let started = CancellationToken::new();
         let mut starting = health::starting_routes(self.build);
         if let Some(metrics) = &metrics {
-            starting = starting.merge(metrics::routes(metrics.clone(), None));
+            starting = starting.merge(Router::from(metrics::routes(metrics.clone(), None)));
         }
         let starting = middleware::apply(starting, &settings);
         let starting_listener = tokio::net::TcpListener::from_std(self.listener.try_clone()?)?;
@@ -116,11 +116,7 @@ impl App {
             build: self.build,
         };
         let settings = HttpSettings { rate_limiter: rate_limiter(&self.config, &platform).await?, ..settings };
-        let mut router = compose(&platform, &self.config);
-        if let Some(metrics) = &metrics {
-            router = router.merge(metrics::routes(metrics.clone(), Some(db.clone())));
-        }
-        let router = middleware::apply(router, &settings);
+        let router = middleware::apply(compose(&platform, &self.config, metrics), &settings);
         let listener = tokio::net::TcpListener::from_std(self.listener)?;
         let serving = serve(listener, router, stopping.clone().cancelled_owned());
         // The full router now accepts on the same socket; the startup one stops accepting.
@@ -172,8 +168,12 @@ fn acquire_timeout(config: &Config) -> std::time::Duration {
 /// The one place modules are composed (STYLE R3): adding a module touches this and `Module`.
 /// Each part brings its routes with their OpenAPI paths; [`docs::mount`] serves the merged
 /// document at `/openapi.json` and `/docs`, so it lists exactly what is mounted here.
-pub fn compose(platform: &Platform, config: &Config) -> Router {
+/// `metrics` is the server's registry when `--metrics` is on.
+pub fn compose(platform: &Platform, config: &Config, metrics: Option<Arc<Metrics>>) -> Router {
     let mut api = health::routes(platform.db.clone(), platform.build);
+    if let Some(metrics) = metrics {
+        api = api.merge(metrics::routes(metrics, Some(platform.db.clone())));
+    }
     if config.auth.environment == Environment::Development {
         api = api.merge(auth::generate_token_route(platform.auth.clone()));
     }

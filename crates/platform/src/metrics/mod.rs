@@ -24,15 +24,14 @@ use std::{
 };
 
 use axum::{
-    Router,
     extract::State,
     http::{HeaderValue, Method, StatusCode, header},
     response::IntoResponse,
-    routing::get,
 };
 use metrics::{Counter, Histogram, Unit};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle, PrometheusRecorder};
 use parking_lot::RwLock;
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{
     BuildInfo, Db,
@@ -195,11 +194,19 @@ impl Drop for InFlight<'_> {
     }
 }
 
-/// `GET /metrics`; `db` is `None` while the server still waits for its database.
-pub fn routes(metrics: Arc<Metrics>, db: Option<Db>) -> Router {
-    Router::new().route("/metrics", get(scrape)).with_state((metrics, db))
+/// `GET /metrics`, with its part of the OpenAPI document; `db` is `None` while the server still
+/// waits for its database.
+pub fn routes(metrics: Arc<Metrics>, db: Option<Db>) -> OpenApiRouter {
+    OpenApiRouter::default().routes(routes!(scrape)).with_state((metrics, db))
 }
 
+/// Prometheus metrics (mounted unless --metrics false).
+///
+/// The text exposition format: requests by method, route template and status, their latency,
+/// requests in flight, the database pool, the process and the build. Never rate limited.
+#[utoipa::path(get, path = "/metrics", tag = "operations",
+    responses((status = 200, description = "The series, Prometheus text format 0.0.4.",
+        content((String = "text/plain; version=0.0.4")))))]
 async fn scrape(State((metrics, db)): State<(Arc<Metrics>, Option<Db>)>) -> impl IntoResponse {
     // A few hundred lines, and /proc reads that take microseconds: no need to leave the thread.
     let text = metrics.render(db.as_ref());

@@ -4,7 +4,7 @@
 use std::{collections::BTreeSet, sync::Arc, time::Duration};
 
 use clap::Parser;
-use ferrum_platform::{Platform, auth::AuthKeys};
+use ferrum_platform::{Platform, auth::AuthKeys, metrics::Metrics};
 use ferrum_server::{BUILD, Cli, app::compose};
 use ferrum_testkit::{
     Backend, TestDb,
@@ -59,7 +59,8 @@ async fn routes_match_the_document(flags: &[&str]) {
         external_url: server.base.clone().into(),
         build: BUILD,
     };
-    let router = compose(&platform, &config);
+    let metrics = config.metrics.enabled.then(|| Arc::new(Metrics::new(BUILD)));
+    let router = compose(&platform, &config, metrics);
     let paths = mounted_paths(&router);
     assert!(paths.contains("/health/live") && paths.contains("/openapi.json"), "routing table not read: {paths:?}");
 
@@ -89,6 +90,11 @@ async fn production_documents_no_token_route() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn profiling_is_documented_when_mounted() {
     routes_match_the_document(&["--profiling"]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_switched_off_are_not_documented() {
+    routes_match_the_document(&["--metrics", "false"]).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -129,9 +135,9 @@ async fn serves_an_openapi_3_1_document() {
         } else {
             assert!(security.is_null(), "{method} {path} should need no token");
         }
-        // The rate limiter never refuses the probes, and may refuse everything else.
+        // The rate limiter never refuses the probes and scrapes, and may refuse everything else.
         let limited = operation["responses"]["429"].is_object();
-        assert_eq!(limited, !path.starts_with("/health"), "{method} {path}");
+        assert_eq!(limited, !(path.starts_with("/health") || path == "/metrics"), "{method} {path}");
     }
     server.stop().await.unwrap();
 }
