@@ -212,13 +212,8 @@ async fn update_patient(
 ) -> Result<Response, PatientsError> {
     let expected = expected_version(&headers, body.version)?;
     let fields = PatientFields::try_from(body).map_err(PatientsError::Invalid)?;
-    match state.store.update_versioned(id, fields, expected).await? {
-        Versioned::Done(patient) => Ok(answer(StatusCode::OK, patient)),
-        Versioned::NotFound => Err(PatientsError::PatientNotFound(id)),
-        Versioned::Conflict { current } => {
-            Err(PatientsError::VersionConflict { id, expected: expected.unwrap_or(current), current })
-        }
-    }
+    let patient = written(state.store.update_versioned(id, fields, expected).await?, id, expected)?;
+    Ok(answer(StatusCode::OK, patient))
 }
 
 /// Delete a patient. Its id is never reused.
@@ -243,8 +238,14 @@ async fn update_patient(
 )]
 async fn delete_patient(state: State, Path(id): Path<i64>, headers: HeaderMap) -> Result<StatusCode, PatientsError> {
     let expected = expected_version(&headers, None)?;
-    match state.store.delete_versioned(id, expected).await? {
-        Versioned::Done(()) => Ok(StatusCode::NO_CONTENT),
+    written(state.store.delete_versioned(id, expected).await?, id, expected)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// What a versioned write of patient `id` came to: its result, or the error a miss means.
+fn written<T>(outcome: Versioned<T>, id: i64, expected: Option<i64>) -> Result<T, PatientsError> {
+    match outcome {
+        Versioned::Done(value) => Ok(value),
         Versioned::NotFound => Err(PatientsError::PatientNotFound(id)),
         Versioned::Conflict { current } => {
             Err(PatientsError::VersionConflict { id, expected: expected.unwrap_or(current), current })
