@@ -1,5 +1,10 @@
 //! The nth prime (1-based: 1 -> 2, 12 -> 37).
 
+/// The nth prime of each `n`, in input order (duplicates kept). Every `n` must be at least 1.
+pub fn nth_primes(ns: &[u64]) -> Vec<u64> {
+    ns.iter().map(|&n| nth_prime(n)).collect()
+}
+
 /// The nth prime, 1-based. `n` must be at least 1.
 ///
 /// A plain sieve up to an upper bound of the nth prime: correct for every `n`,
@@ -46,5 +51,11 @@ mod tests {
         for (n, p) in known {
             assert_eq!(nth_prime(n), p, "n = {n}");
         }
+    }
+
+    #[test]
+    fn many_values_come_back_in_input_order() {
+        assert_eq!(nth_primes(&[12, 2, 12, 1]), [37, 3, 37, 2]);
+        assert!(nth_primes(&[]).is_empty());
     }
 }
