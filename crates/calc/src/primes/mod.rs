@@ -1,61 +1,105 @@
-//! The nth prime (1-based: 1 -> 2, 12 -> 37).
+//! The nth prime (1-based: 1 -> 2, 12 -> 37), exact for every n up to [`MAX_N`].
+//!
+//! # Primes
+//!
+//! A sieve up to p_n would take seconds at n = 10^9 and hours at 10^12, so p_n is found
+//! the way primecount finds it: guess x close to p_n with the inverse of Riemann's R
+//! function ([`estimate`]), count the primes up to x exactly with the Deleglise–Rivat
+//! method ([`count`], about x^(2/3) work instead of x), then sieve the few million
+//! numbers between x and p_n ([`walk`]). The first 2,063,689 primes (those below 2^25)
+//! are sieved once into a 2.2 MB bit table ([`table`]) that answers small n directly and
+//! gives the counting its pi(v) lookups. A batch is answered in increasing n, each
+//! answer either counted afresh or reached by sieving on from the previous one,
+//! whichever is cheaper.
 
-/// The nth prime of each `n`, in input order (duplicates kept). Every `n` must be at least 1.
-pub fn nth_primes(ns: &[u64]) -> Vec<u64> {
-    ns.iter().map(|&n| nth_prime(n)).collect()
-}
+mod count;
+mod estimate;
+mod hard;
+mod leaves;
+mod sieve;
+mod table;
+mod walk;
 
-/// The nth prime, 1-based. `n` must be at least 1.
+/// The largest n answered: n = 10^13, whose prime 323,780,508,946,331 is counted in a few
+/// seconds and well inside the table's reach (the counting needs primes up to sqrt(p_n)).
+pub const MAX_N: u64 = 10_000_000_000_000;
+
+/// The nth prime of each `n`, in input order (duplicates kept).
 ///
-/// A plain sieve up to an upper bound of the nth prime: correct for every `n`,
-/// but its time and memory grow with the answer, so it only serves small `n`.
+/// The values are answered in increasing order so that close values share work.
+///
+/// # Panics
+///
+/// If any `n` is 0 or above [`MAX_N`]: callers validate first, so that is a bug.
+pub fn nth_primes(ns: &[u64]) -> Vec<u64> {
+    ns.iter().for_each(|&n| check(n));
+    let mut order: Vec<usize> = (0..ns.len()).collect();
+    order.sort_unstable_by_key(|&i| ns[i]);
+    let mut answers = vec![0; ns.len()];
+    let mut previous: Option<(u64, u64)> = None;
+    for i in order {
+        let n = ns[i];
+        let p = match previous {
+            Some((previous_n, previous_p)) if previous_n == n => previous_p,
+            _ => nth_prime_after(n, previous),
+        };
+        answers[i] = p;
+        previous = Some((n, p));
+    }
+    answers
+}
+
+/// The nth prime, 1-based.
+///
+/// # Panics
+///
+/// If `n` is 0 or above [`MAX_N`]: callers validate first, so that is a bug.
 pub fn nth_prime(n: u64) -> u64 {
-    assert!(n >= 1, "the nth prime is 1-based");
-    let limit = upper_bound(n);
-    let len = usize::try_from(limit + 1).unwrap_or(usize::MAX);
-    let mut composite = vec![false; len];
-    let mut count = 0;
-    for i in 2..len {
-        if composite[i] {
-            continue;
-        }
-        count += 1;
-        if count == n {
-            return i as u64;
-        }
-        let mut multiple = i.saturating_mul(i);
-        while multiple < len {
-            composite[multiple] = true;
-            multiple += i;
-        }
-    }
-    unreachable!("upper_bound({n}) is at least the nth prime")
+    check(n);
+    nth_prime_after(n, None)
 }
 
-/// An upper bound of the nth prime: n(ln n + ln ln n) for n >= 6 (Rosser 1941).
-fn upper_bound(n: u64) -> u64 {
-    if n < 6 {
-        return 13;
-    }
-    let n = n as f64;
-    (n * (n.ln() + n.ln().ln())).ceil() as u64
+/// pi(x), the number of primes at most `x`, for `x` up to p([`MAX_N`]).
+///
+/// # Panics
+///
+/// If `x` is above p([`MAX_N`]) = 323,780,508,946,331.
+pub fn prime_count(x: u64) -> u64 {
+    assert!(x <= MAX_PRIME, "prime_count({x}): x is above p(MAX_N) = {MAX_PRIME}");
+    count::prime_count(x)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+/// p([`MAX_N`]).
+const MAX_PRIME: u64 = 323_780_508_946_331;
 
-    #[test]
-    fn known_values() {
-        let known = [(1, 2), (2, 3), (3, 5), (6, 13), (12, 37), (10_001, 104_743), (1_000_000, 15_485_863)];
-        for (n, p) in known {
-            assert_eq!(nth_prime(n), p, "n = {n}");
+fn check(n: u64) {
+    assert!((1..=MAX_N).contains(&n), "nth prime of {n}: n must be in 1..={MAX_N}");
+}
+
+/// The nth prime, possibly by sieving on from an already known (smaller n, its prime).
+fn nth_prime_after(n: u64, known: Option<(u64, u64)>) -> u64 {
+    if let Some(p) = table::get().nth(n) {
+        return p;
+    }
+    let estimate = estimate::nth_prime_estimate(n);
+    if let Some((known_n, known_p)) = known {
+        if sieving_is_cheaper(known_p, estimate) {
+            return walk::kth_prime_above(known_p, n - known_n);
         }
     }
-
-    #[test]
-    fn many_values_come_back_in_input_order() {
-        assert_eq!(nth_primes(&[12, 2, 12, 1]), [37, 3, 37, 2]);
-        assert!(nth_primes(&[]).is_empty());
+    let counted = count::prime_count(estimate);
+    if counted >= n {
+        walk::kth_prime_at_or_below(estimate, counted - n + 1)
+            .unwrap_or_else(|| unreachable!("pi({estimate}) = {counted} >= {n}, so p_{n} <= {estimate}"))
+    } else {
+        walk::kth_prime_above(estimate, n - counted)
     }
+}
+
+/// Whether sieving from `from` to about `to` costs less than counting pi(to) afresh.
+///
+/// A rough model for now: counting pi(x) costs about as much as sieving x^(2/3) numbers.
+fn sieving_is_cheaper(from: u64, to: u64) -> bool {
+    let span = to.saturating_sub(from) as f64;
+    span < (to as f64).powf(2.0 / 3.0)
 }
