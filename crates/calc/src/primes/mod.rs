@@ -16,6 +16,8 @@ mod count;
 mod estimate;
 mod hard;
 mod leaves;
+#[cfg(test)]
+mod reference;
 mod sieve;
 mod table;
 mod walk;
@@ -102,4 +104,90 @@ fn nth_prime_after(n: u64, known: Option<(u64, u64)>) -> u64 {
 fn sieving_is_cheaper(from: u64, to: u64) -> bool {
     let span = to.saturating_sub(from) as f64;
     span < (to as f64).powf(2.0 / 3.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::collection::vec;
+    use proptest::prelude::*;
+
+    use super::*;
+
+    #[test]
+    fn known_values() {
+        let known = [
+            (1, 2),
+            (2, 3),
+            (3, 5),
+            (6, 13),
+            (12, 37),
+            (10_001, 104_743),
+            (1_000_000, 15_485_863),
+            (2_063_689, 33_554_393),
+            (2_063_690, 33_554_467),
+            (1_000_000_000, 22_801_763_489),
+        ];
+        for (n, p) in known {
+            assert_eq!(nth_prime(n), p, "n = {n}");
+        }
+    }
+
+    #[test]
+    fn the_trillionth_prime() {
+        assert_eq!(nth_prime(1_000_000_000_000), 29_996_224_275_833);
+    }
+
+    #[test]
+    fn every_n_up_to_a_million_matches_the_reference_sieve() {
+        let primes = reference::primes_up_to(15_485_863);
+        assert_eq!(primes.len(), 1_000_000);
+        let ns: Vec<u64> = (1..=1_000_000).rev().collect();
+        let mut answers = nth_primes(&ns);
+        answers.reverse();
+        assert_eq!(answers, primes);
+    }
+
+    #[test]
+    fn batches_keep_input_order_and_duplicates() {
+        assert_eq!(nth_primes(&[12, 2, 12, 1]), [37, 3, 37, 2]);
+        assert!(nth_primes(&[]).is_empty());
+        let ns = [50_000_000, 3, 50_000_001, 2_500_000, 50_000_000, 49_999_999, 2_500_000, 1];
+        let one_by_one: Vec<u64> = ns.iter().map(|&n| nth_prime(n)).collect();
+        assert_eq!(nth_primes(&ns), one_by_one);
+        assert_eq!(one_by_one[0], 982_451_653);
+    }
+
+    #[test]
+    #[should_panic(expected = "n must be in 1..=")]
+    fn n_zero_is_a_caller_bug() {
+        nth_primes(&[5, 0]);
+    }
+
+    #[test]
+    #[should_panic(expected = "n must be in 1..=")]
+    fn n_above_max_n_is_a_caller_bug() {
+        nth_prime(MAX_N + 1);
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(48))]
+
+        #[test]
+        fn nth_prime_matches_the_reference(n in prop_oneof![2_000_000u64..2_200_000, 1..=100_000_000u64]) {
+            prop_assert_eq!(nth_prime(n), reference::nth_prime(n));
+        }
+
+        #[test]
+        fn prime_count_matches_the_reference(x in prop_oneof![(1u64 << 25)..(1 << 25) + 100_000, 0..reference::LIMIT]) {
+            prop_assert_eq!(prime_count(x), reference::prime_count(x));
+        }
+
+        #[test]
+        fn batches_match_the_reference(first in 1u64..=99_000_000, steps in vec(0u64..200_000, 1..12)) {
+            // Close values, so that later answers are sieved on from earlier ones.
+            let ns: Vec<u64> = steps.iter().scan(first, |n, step| { *n += step; Some(*n) }).collect();
+            let expected: Vec<u64> = ns.iter().map(|&n| reference::nth_prime(n)).collect();
+            prop_assert_eq!(nth_primes(&ns), expected);
+        }
+    }
 }
