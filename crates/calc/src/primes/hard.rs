@@ -15,45 +15,69 @@ use super::table;
 /// Words per segment: 32 KiB, so the segment stays in the L1 data cache while crossing off.
 const SEGMENT_WORDS: usize = 4096;
 
-/// log2 of the words per counting chunk.
-const CHUNK_SHIFT: usize = 4;
+/// log2 of the words per small and per large counting chunk.
+const SMALL_SHIFT: usize = 2;
+const LARGE_SHIFT: usize = 8;
 
-/// Per-chunk counts of the numbers left in a segment, kept up to date while crossing off.
-#[derive(Debug)]
+/// Counts of the numbers left in a segment per chunk of 4 and of 256 words, kept up to
+/// date while crossing off: a count skips whole large chunks, then small ones, and
+/// popcounts at most 4 words. (Without a popcount instruction in the baseline x86-64
+/// target, popcounts are the expensive part.)
+#[derive(Debug, Default)]
 struct ChunkCounts {
-    chunks: Vec<u32>,
+    small: Vec<u32>,
+    large: Vec<u32>,
     total: u64,
 }
 
 impl ChunkCounts {
     fn rebuild(&mut self, segment: &Segment) {
-        self.chunks.clear();
-        self.chunks.extend(
-            segment.words().chunks(1 << CHUNK_SHIFT).map(|chunk| chunk.iter().map(|w| w.count_ones()).sum::<u32>()),
-        );
-        self.total = self.chunks.iter().map(|&c| u64::from(c)).sum();
+        let popcount = |words: &[u64]| words.iter().map(|w| w.count_ones()).sum::<u32>();
+        self.small.clear();
+        self.small.extend(segment.words().chunks(1 << SMALL_SHIFT).map(popcount));
+        self.large.clear();
+        self.large.extend(self.small.chunks(1 << (LARGE_SHIFT - SMALL_SHIFT)).map(|c| c.iter().sum::<u32>()));
+        self.total = self.large.iter().map(|&c| u64::from(c)).sum();
+    }
+
+    /// Records that `removed` (0 or 1) numbers in word `word` were crossed off.
+    fn remove(&mut self, word: usize, removed: u32) {
+        self.small[word >> SMALL_SHIFT] -= removed;
+        self.large[word >> LARGE_SHIFT] -= removed;
+        self.total -= u64::from(removed);
     }
 
     /// How many numbers are left in [low, v], resuming from `cursor`; `v` must not decrease.
     fn count_up_to(&self, cursor: &mut ChunkCursor, segment: &Segment, v: u64) -> u64 {
         let offset = v - segment.low();
         let word = (offset / NUMBERS_PER_WORD) as usize;
-        let chunk = word >> CHUNK_SHIFT;
-        while cursor.chunk < chunk {
-            cursor.before_chunk += u64::from(self.chunks[cursor.chunk]);
-            cursor.chunk += 1;
+        let large = word >> LARGE_SHIFT;
+        if cursor.large < large {
+            while cursor.large < large {
+                cursor.before_large += u64::from(self.large[cursor.large]);
+                cursor.large += 1;
+            }
+            cursor.small = large << (LARGE_SHIFT - SMALL_SHIFT);
+            cursor.before_small = cursor.before_large;
+        }
+        let small = word >> SMALL_SHIFT;
+        while cursor.small < small {
+            cursor.before_small += u64::from(self.small[cursor.small]);
+            cursor.small += 1;
         }
         let words = segment.words();
-        let within: u32 = words[chunk << CHUNK_SHIFT..word].iter().map(|w| w.count_ones()).sum();
-        cursor.before_chunk + u64::from(within) + u64::from((words[word] & mask_up_to(offset)).count_ones())
+        let within: u32 = words[small << SMALL_SHIFT..word].iter().map(|w| w.count_ones()).sum();
+        cursor.before_small + u64::from(within) + u64::from((words[word] & mask_up_to(offset)).count_ones())
     }
 }
 
 /// Where a run of increasing counts in one segment has got to.
 #[derive(Debug, Default)]
 struct ChunkCursor {
-    chunk: usize,
-    before_chunk: u64,
+    large: usize,
+    before_large: u64,
+    small: usize,
+    before_small: u64,
 }
 
 /// The sum of the hard special leaves, and the sum of pi(x/p) over the primes p in (y, sqrt(x)].
@@ -89,7 +113,7 @@ pub(super) fn hard_leaves_and_p2_sum(params: &Parameters, squarefree: &[Squarefr
     let mut pi_below_segment = None;
 
     let mut segment = Segment::new(SEGMENT_WORDS);
-    let mut counts = ChunkCounts { chunks: Vec::new(), total: 0 };
+    let mut counts = ChunkCounts::default();
     let mut sum = 0i64;
     let mut low = 0;
     while low < z {
@@ -116,7 +140,7 @@ pub(super) fn hard_leaves_and_p2_sum(params: &Parameters, squarefree: &[Squarefr
                         break;
                     }
                     if leaf.least_prime > p {
-                        let v = x_over_p / leaf.m;
+                        let v = leaf.divisor.divide(x_over_p);
                         if v >= high {
                             break;
                         }
@@ -129,7 +153,7 @@ pub(super) fn hard_leaves_and_p2_sum(params: &Parameters, squarefree: &[Squarefr
                 // m = q prime in (p_b, z / p_b]; the leaf's sign is +1.
                 let mut index = next_q[b];
                 while index > b {
-                    let v = x_over_p / primes[index];
+                    let v = params.divisors[index].divide(x_over_p);
                     if v >= high {
                         break;
                     }
@@ -139,11 +163,7 @@ pub(super) fn hard_leaves_and_p2_sum(params: &Parameters, squarefree: &[Squarefr
                 next_q[b] = index;
             }
             phi[b - 1] += counts.total;
-            let ChunkCounts { chunks, total } = &mut counts;
-            segment.cross_off_counting(&mut crossing[b - c - 1], |word| {
-                chunks[word >> CHUNK_SHIFT] -= 1;
-                *total -= 1;
-            });
+            segment.cross_off_counting(&mut crossing[b - c - 1], |word, removed| counts.remove(word, removed));
         }
         for prime in crossing.iter_mut().skip(last_b.saturating_sub(c)) {
             segment.cross_off(prime);

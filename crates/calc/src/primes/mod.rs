@@ -13,6 +13,7 @@
 //! whichever is cheaper.
 
 mod count;
+mod divisor;
 mod estimate;
 mod hard;
 mod leaves;

@@ -173,8 +173,10 @@ impl Segment {
         }
     }
 
-    /// Like [`Segment::cross_off`], reporting every bit that was still set to `removed(word index)`.
-    pub(super) fn cross_off_counting(&mut self, prime: &mut SievingPrime, mut removed: impl FnMut(usize)) {
+    /// Like [`Segment::cross_off`], reporting each multiple as `removed(word index, 1 if it
+    /// was still there else 0)`: branch-free, because whether a multiple is still there is
+    /// as good as random and a mispredicted branch costs more than the bookkeeping.
+    pub(super) fn cross_off_counting(&mut self, prime: &mut SievingPrime, mut removed: impl FnMut(usize, u32)) {
         let first_byte = self.low / 30;
         let end_byte = first_byte + self.words.len() as u64 * 8;
         for class in 0..8 {
@@ -183,11 +185,10 @@ impl Segment {
             while byte < end_byte {
                 let offset = byte - first_byte;
                 let index = (offset / 8) as usize;
-                let mask = 1 << ((offset % 8) * 8 + bit);
-                if self.words[index] & mask != 0 {
-                    self.words[index] &= !mask;
-                    removed(index);
-                }
+                let shift = (offset % 8) * 8 + bit;
+                let word = self.words[index];
+                self.words[index] = word & !(1 << shift);
+                removed(index, ((word >> shift) & 1) as u32);
                 byte += prime.prime;
             }
             prime.next_byte[class] = byte;
