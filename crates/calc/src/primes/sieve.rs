@@ -2,9 +2,11 @@
 //!
 //! The 30-wheel keeps 8 of every 30 numbers, so one `u64` covers 240 numbers and a
 //! segment of a few KiB spans hundreds of thousands. Multiples of 7, 11 and 13 are
-//! removed by copying a precomputed pattern instead of being crossed off one by one.
+//! removed by copying a precomputed pattern (see `presieve.rs`) instead of being crossed off.
 
 use std::ops::ControlFlow;
+
+use super::presieve;
 
 /// The residues modulo 30 that are coprime to 30, in bit order within a byte.
 pub(super) const RESIDUES: [u64; 8] = [1, 7, 11, 13, 17, 19, 23, 29];
@@ -40,28 +42,6 @@ const MASK_UP_TO: [u64; 240] = {
         offset += 1;
     }
     masks
-};
-
-/// The period, in words, of the pattern of multiples of 7, 11 and 13.
-const PATTERN_WORDS: usize = 7 * 11 * 13;
-
-/// The numbers coprime to 30030 (= 2 * 3 * 5 * 7 * 11 * 13), one period of 1001 words.
-/// 1 is kept and 7, 11 and 13 are removed: the sieve starts as phi(n, 6).
-const PATTERN: [u64; PATTERN_WORDS] = {
-    let mut words = [0u64; PATTERN_WORDS];
-    let mut w = 0;
-    while w < PATTERN_WORDS {
-        let mut bit = 0;
-        while bit < 64 {
-            let n = w as u64 * NUMBERS_PER_WORD + (bit as u64 / 8) * 30 + RESIDUES[bit % 8];
-            if n % 7 != 0 && n % 11 != 0 && n % 13 != 0 {
-                words[w] |= 1 << bit;
-            }
-            bit += 1;
-        }
-        w += 1;
-    }
-    words
 };
 
 /// The bits of `word` that stand for numbers at most `offset` (0..240) into it.
@@ -102,6 +82,11 @@ impl SievingPrime {
         }
         SievingPrime { prime, next_byte, bit }
     }
+
+    /// The prime itself.
+    pub(super) fn prime(&self) -> u64 {
+        self.prime
+    }
 }
 
 /// One segment [low, low + 240 * words) of the sieve; `low` is a multiple of 240.
@@ -137,30 +122,46 @@ impl Segment {
     pub(super) fn reset(&mut self, low: u64) {
         debug_assert_eq!(low % NUMBERS_PER_WORD, 0);
         self.low = low;
-        let mut phase = ((low / NUMBERS_PER_WORD) % PATTERN_WORDS as u64) as usize;
-        let mut filled = 0;
-        while filled < self.words.len() {
-            let take = (PATTERN_WORDS - phase).min(self.words.len() - filled);
-            self.words[filled..filled + take].copy_from_slice(&PATTERN[phase..phase + take]);
-            filled += take;
-            phase = 0;
-        }
+        presieve::fill(&mut self.words, low);
     }
 
-    /// Like [`Segment::reset`], but holding the primes: 7, 11 and 13 are put back and 1 removed.
-    /// The caller then crosses off primes from 17 up, starting at their squares.
+    /// Moves the segment to start at `low` and leaves in it the primes and the numbers with
+    /// no prime factor up to 53; the caller then crosses off the primes above 53, from
+    /// their squares.
     pub(super) fn reset_for_primes(&mut self, low: u64) {
         self.reset(low);
+        presieve::remove_17_to_53(&mut self.words, low);
         if low == 0 {
-            // 1 is bit 0; 7, 11 and 13 are bits 1, 2 and 3 of the first byte.
-            self.words[0] = (self.words[0] & !1) | 0b1110;
+            self.words[0] &= !1; // 1 is not a prime
+            for p in [7, 11, 13, 17, 19, 23, 29, 31, 37, 41, 43, 47, 53] {
+                self.words[0] |= 1 << ((p / 30) * 8 + u64::from(BIT_OF_RESIDUE[(p % 30) as usize]));
+            }
         }
     }
 
     /// Crosses off the multiples of `prime` inside the segment and moves it past the segment.
     pub(super) fn cross_off(&mut self, prime: &mut SievingPrime) {
+        self.cross_off_below(prime, self.high());
+    }
+
+    /// Crosses off the multiples of every prime in `small` one 32 KiB block at a time, so
+    /// that the block stays in the L1 cache while they all pass over it.
+    pub(super) fn cross_off_by_blocks(&mut self, small: &mut [SievingPrime]) {
+        const BLOCK_NUMBERS: u64 = 4096 * NUMBERS_PER_WORD;
+        let high = self.high();
+        let mut block_end = self.low;
+        while block_end < high {
+            block_end = (block_end + BLOCK_NUMBERS).min(high);
+            for prime in small.iter_mut() {
+                self.cross_off_below(prime, block_end);
+            }
+        }
+    }
+
+    /// Crosses off the multiples of `prime` below `end` (at most the segment's end) and moves it to `end`.
+    fn cross_off_below(&mut self, prime: &mut SievingPrime, end: u64) {
         let first_byte = self.low / 30;
-        let end_byte = first_byte + self.words.len() as u64 * 8;
+        let end_byte = end / 30;
         for class in 0..8 {
             let bit = u64::from(prime.bit[class]);
             let mut byte = prime.next_byte[class];
@@ -245,7 +246,8 @@ impl Segment {
 ///
 /// Each segment finds every sieving prime's first multiple afresh instead of keeping 80
 /// bytes of state per prime: up to sqrt(p(10^13)) that state would take 90 MB. Segments
-/// are large (up to 1 MiB) so that finding the multiples costs less than crossing off.
+/// are large (up to 1 MiB) so that finding the multiples costs less than crossing off;
+/// the primes below 2^15 cross them off one 32 KiB block at a time, in the L1 cache.
 pub(super) fn sieve_primes(
     from: u64,
     to: u64,
@@ -255,11 +257,18 @@ pub(super) fn sieve_primes(
     let first_low = from - from % NUMBERS_PER_WORD;
     let words = (to - first_low).div_ceil(NUMBERS_PER_WORD).clamp(64, 1 << 17) as usize;
     let mut segment = Segment::new(words);
+    let crossed = sieving_primes.partition_point(|&p| p <= presieve::LARGEST_PRESIEVED);
+    let sieving_primes = &sieving_primes[crossed..];
+    let mut small = Vec::new();
     let mut low = first_low;
     while low < to {
         segment.reset_for_primes(low);
         let high = segment.high();
-        for &p in sieving_primes.iter().take_while(|&&p| p * p < high) {
+        let needed = sieving_primes.iter().take_while(|&&p| p * p < high);
+        small.clear();
+        small.extend(needed.clone().take_while(|&&p| p < SMALL_PRIME).map(|&p| SievingPrime::new(p, p, low)));
+        segment.cross_off_by_blocks(&mut small);
+        for &p in needed.skip(small.len()) {
             segment.cross_off(&mut SievingPrime::new(p, p, low));
         }
         if visit(&segment).is_break() {
@@ -268,6 +277,10 @@ pub(super) fn sieve_primes(
         low = high;
     }
 }
+
+/// Primes below this cross off block by block (see [`Segment::cross_off_by_blocks`]): their
+/// strides are shorter than a block.
+pub(super) const SMALL_PRIME: u64 = 1 << 15;
 
 /// Counts the numbers left in a segment up to increasing limits, resuming where the last count stopped.
 #[derive(Debug, Default)]
@@ -332,8 +345,8 @@ mod tests {
 
     #[test]
     fn the_pattern_holds_phi_of_13() {
-        let mut segment = Segment::new(2 * PATTERN_WORDS + 5);
-        segment.reset(PATTERN_WORDS as u64 * NUMBERS_PER_WORD * 3 - 240);
+        let mut segment = Segment::new(2 * 1001 + 5);
+        segment.reset(1001 * NUMBERS_PER_WORD * 3 - 240);
         let mut counter = PrefixCounter::default();
         let mut expected = 0;
         let mut n = segment.low();

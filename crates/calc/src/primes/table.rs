@@ -40,9 +40,9 @@ impl PrimeTable {
     fn build() -> Self {
         let word_count = (TABLE_LIMIT / NUMBERS_PER_WORD + 1) as usize;
         let mut words = Vec::with_capacity(word_count);
-        // Sieving primes below 2^12.5 > sqrt(2^25), by trial division: there are 800 of them.
+        // Sieving primes from 59 (the patterns remove those up to 53) to above sqrt(2^25), by trial division.
         let small: Vec<u64> =
-            (17..6_000u64).filter(|&n| (2..).take_while(|d| d * d <= n).all(|d| n % d != 0)).collect();
+            (59..6_000u64).filter(|&n| (2..).take_while(|d| d * d <= n).all(|d| n % d != 0)).collect();
         let mut crossing: Vec<SievingPrime> = small.iter().map(|&p| SievingPrime::new(p, p, 0)).collect();
         let mut segment = Segment::new(SEGMENT_WORDS);
         let mut primes_before = 0;

@@ -3,7 +3,8 @@
 
 use std::ops::ControlFlow;
 
-use super::sieve::{self, Segment};
+use super::presieve::LARGEST_PRESIEVED;
+use super::sieve::{self, NUMBERS_PER_WORD, SMALL_PRIME, Segment, SievingPrime};
 use super::table;
 
 /// The widest window sieved at once: 2^26 numbers, a few MB of sieving primes and their state.
@@ -86,6 +87,85 @@ pub(super) fn kth_prime_at_or_below(end: u64, k: u64) -> Option<u64> {
     None
 }
 
+/// A walk up the primes that keeps its sieve between steps, for the batches: a step then
+/// costs only the crossing off over its span, not finding every sieving prime's first
+/// multiple again. The state is 80 bytes per sieving prime, so a walk is only taken
+/// where those stay few (see [`PrimeWalk::fits`]).
+#[derive(Debug)]
+pub(super) struct PrimeWalk {
+    segment: Segment,
+    crossing: Vec<SievingPrime>,
+    /// The prime the walk stands on: steps count the primes above it.
+    position: u64,
+}
+
+/// Segments of 256 KiB: a prime above 2^15 is looked at once per segment even when it has
+/// no multiple in it, so long segments keep that cost down; the smaller primes cross off
+/// 32 KiB at a time.
+const WALK_SEGMENT_WORDS: usize = 1 << 15;
+
+/// The largest sqrt(x) a walk sieves up to: 2^21, at most 155,611 sieving primes (12 MB).
+const WALK_SQRT_LIMIT: u64 = 1 << 21;
+
+impl PrimeWalk {
+    /// Whether a walk reaching `x` keeps few enough sieving primes.
+    pub(super) fn fits(x: u64) -> bool {
+        x.isqrt() < WALK_SQRT_LIMIT
+    }
+
+    /// A walk standing on `start`, which must be at least 59 (the wheel and the patterns
+    /// leave out 2, 3 and 5, and the walk crosses off from 59 up).
+    pub(super) fn new(start: u64) -> Self {
+        debug_assert!(start >= 59);
+        let mut walk = PrimeWalk { segment: Segment::new(WALK_SEGMENT_WORDS), crossing: Vec::new(), position: start };
+        walk.sieve_segment(start - start % NUMBERS_PER_WORD, true);
+        walk
+    }
+
+    /// The prime the walk stands on.
+    pub(super) fn position(&self) -> u64 {
+        self.position
+    }
+
+    /// Steps to the kth prime above the walk's position (k >= 1) and stands there.
+    pub(super) fn step(&mut self, k: u64) -> u64 {
+        let mut remaining = k;
+        loop {
+            let here = self.segment.count_between(self.position + 1, self.segment.high());
+            if here >= remaining {
+                if let Some(p) = self.segment.nth_from(self.position + 1, remaining) {
+                    self.position = p;
+                    return p;
+                }
+            }
+            remaining -= here;
+            self.sieve_segment(self.segment.high(), false);
+        }
+    }
+
+    /// Sieves the segment starting at `low`; `fresh` when the sieving primes start there.
+    fn sieve_segment(&mut self, low: u64, fresh: bool) {
+        self.segment.reset_for_primes(low);
+        let high = self.segment.high();
+        let table = table::get();
+        if fresh {
+            self.crossing.clear();
+        }
+        let from = self.crossing.last().map_or(LARGEST_PRESIEVED + 1, |p| p.prime() + 1);
+        let to = (high - 1).isqrt() + 1;
+        if from < to {
+            let added = table.primes_between(from, to).map(|p| SievingPrime::new(p, p, low));
+            self.crossing.extend(added);
+        }
+        let small = self.crossing.partition_point(|p| p.prime() < SMALL_PRIME);
+        let (small, large) = self.crossing.split_at_mut(small);
+        self.segment.cross_off_by_blocks(small);
+        for prime in large {
+            self.segment.cross_off(prime);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -102,5 +182,15 @@ mod tests {
         // Far enough to need more than one window: p(2 * 10^6) from p(10^6).
         assert_eq!(kth_prime_above(15_485_863, 1_000_000), 32_452_843);
         assert_eq!(kth_prime_at_or_below(32_452_843, 1_000_001), Some(15_485_863));
+    }
+
+    #[test]
+    fn a_walk_steps_like_single_steps() {
+        let mut walk = PrimeWalk::new(104_729);
+        for k in [1, 1, 2, 1_000, 1, 100_000, 3] {
+            let expected = kth_prime_above(walk.position(), k);
+            assert_eq!(walk.step(k), expected);
+        }
+        assert_eq!(PrimeWalk::new(59).step(1), 61);
     }
 }
