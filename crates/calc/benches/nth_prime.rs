@@ -11,7 +11,7 @@ fn single_values(c: &mut Criterion) {
     let mut group = c.benchmark_group("nth_prime");
     for (name, n) in [("1e6", 1_000_000u64), ("1e9", 1_000_000_000), ("1e12", 1_000_000_000_000)] {
         if n >= 1_000_000_000_000 {
-            group.sample_size(10).measurement_time(Duration::from_secs(10));
+            group.sample_size(10).measurement_time(Duration::from_secs(20));
         }
         group.bench_function(name, |b| b.iter(|| nth_prime(black_box(n))));
     }

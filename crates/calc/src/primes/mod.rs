@@ -25,9 +25,9 @@ mod table;
 mod walk;
 
 /// The largest n answered: 10^13, ten times what the service allows by default. Its prime,
-/// 323,780,508,946,331, takes about 1.3 s and 22 MB; beyond it the counting would need
-/// primes past the table (up to sqrt(p_n)) and x / p_b past the exact range of
-/// `divisor.rs` (2^53), and the time keeps growing as p_n^(2/3).
+/// 323,780,508,946,331, takes about 1.3 s and 22 MB on one core. Not much further
+/// (n near 3 * 10^13) the counting would need primes past the table (it reads them up to
+/// sqrt(p_n)), and the time keeps growing as p_n^(2/3).
 pub const MAX_N: u64 = 10_000_000_000_000;
 
 /// The nth prime of each `n`, in input order (duplicates kept).
