@@ -168,7 +168,20 @@ fn ordinary_leaves(x: u64, squarefree: &[Squarefree]) -> i64 {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
+    use super::super::reference;
     use super::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(32))]
+
+        // alpha moves every boundary between ordinary, trivial, easy and hard leaves.
+        #[test]
+        fn counts_match_the_reference_for_any_alpha(x in MIN_COUNTED..reference::LIMIT, alpha in 1.0f64..30.0) {
+            prop_assert_eq!(prime_count_with_alpha(x, alpha), reference::prime_count(x));
+        }
+    }
 
     #[test]
     fn phi_13_counts_numbers_without_small_factors() {
