@@ -16,27 +16,19 @@ fn window_for(n: u64, k: u64) -> u64 {
     (expected as u64 + (1 << 16)).min(MAX_WINDOW)
 }
 
-/// How many primes are in [from, to).
-fn count_primes(from: u64, to: u64) -> u64 {
-    let below_seven = [2, 3, 5].iter().filter(|p| (from..to).contains(p)).count() as u64;
-    let sieving = table::sieving_primes(to.isqrt());
-    let mut count = below_seven;
-    sieve::sieve_primes(from, to, &sieving, |segment| {
-        count += segment.count_between(from, to);
-        ControlFlow::Continue(())
-    });
-    count
+/// 2, 3 and 5 in [from, to): the wheel leaves them out.
+fn below_seven(from: u64, to: u64) -> impl Iterator<Item = u64> {
+    [2, 3, 5].into_iter().filter(move |p| (from..to).contains(p))
 }
 
-/// The `rank`-th (1-based) prime at or above `from`, if [from, to) holds that many.
-fn nth_prime_in(from: u64, to: u64, rank: u64) -> Option<u64> {
+/// The `rank`-th (1-based) prime at or above `from`, or how many primes [from, to) holds
+/// when that is fewer.
+fn nth_prime_in(from: u64, to: u64, rank: u64) -> Result<u64, u64> {
     let mut remaining = rank;
-    for p in [2, 3, 5] {
-        if (from..to).contains(&p) {
-            remaining -= 1;
-            if remaining == 0 {
-                return Some(p);
-            }
+    for p in below_seven(from, to) {
+        remaining -= 1;
+        if remaining == 0 {
+            return Ok(p);
         }
     }
     let sieving = table::sieving_primes(to.isqrt());
@@ -50,7 +42,24 @@ fn nth_prime_in(from: u64, to: u64, rank: u64) -> Option<u64> {
         found = segment.nth_from(from, remaining);
         ControlFlow::Break(())
     });
-    found
+    found.ok_or(rank - remaining)
+}
+
+/// How many primes [from, to) holds and, when the `rank`-th largest of them (1-based)
+/// lies in the last segment sieved (most windows are one segment), that prime.
+fn count_primes_finding_from_top(from: u64, to: u64, rank: u64) -> (u64, Option<u64>) {
+    let sieving = table::sieving_primes(to.isqrt());
+    let mut count = below_seven(from, to).count() as u64;
+    let mut found = None;
+    sieve::sieve_primes(from, to, &sieving, |segment: &Segment| {
+        let here = segment.count_between(from, to);
+        count += here;
+        if segment.high() >= to && here >= rank {
+            found = segment.nth_from(from, here - rank + 1);
+        }
+        ControlFlow::Continue(())
+    });
+    (count, found)
 }
 
 /// The kth prime above `start` (k >= 1).
@@ -60,10 +69,10 @@ pub(super) fn kth_prime_above(start: u64, k: u64) -> u64 {
     let mut width = window_for(start, k);
     loop {
         let to = from + width;
-        if let Some(p) = nth_prime_in(from, to, remaining) {
-            return p;
+        match nth_prime_in(from, to, remaining) {
+            Ok(p) => return p,
+            Err(count) => remaining -= count,
         }
-        remaining -= count_primes(from, to);
         from = to;
         width = (width * 2).min(MAX_WINDOW);
     }
@@ -76,9 +85,9 @@ pub(super) fn kth_prime_at_or_below(end: u64, k: u64) -> Option<u64> {
     let mut width = window_for(end, k);
     while to > 0 {
         let from = to.saturating_sub(width);
-        let count = count_primes(from, to);
+        let (count, found) = count_primes_finding_from_top(from, to, remaining);
         if count >= remaining {
-            return nth_prime_in(from, to, count - remaining + 1);
+            return found.or_else(|| nth_prime_in(from, to, count - remaining + 1).ok());
         }
         remaining -= count;
         to = from;
