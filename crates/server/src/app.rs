@@ -1,7 +1,8 @@
-//! Build, then run (STYLE R3): [`App::bind`] takes the port; [`App::run`] serves the health
-//! routes at once, connects to the database with backoff (abortable by the stop signal),
-//! migrates, then serves every enabled module until the stop signal, and lets in-flight
-//! requests finish within the grace period. `/metrics`, when enabled, answers from the start.
+//! Build, then run (STYLE R3): [`App::bind`] takes the port (and the gRPC port when set);
+//! [`App::run`] serves the health routes at once, connects to the database with backoff
+//! (abortable by the stop signal), migrates, then serves every enabled module until the stop
+//! signal, and lets in-flight requests finish within the grace period. `/metrics`, when
+//! enabled, answers from the start. The gRPC port follows the same steps with the calc routes.
 
 use std::{
     future::Future,
@@ -11,6 +12,7 @@ use std::{
 
 use anyhow::Context as _;
 use axum::Router;
+use ferrum_calc::grpc_routes;
 use ferrum_platform::{
     BuildInfo, Platform,
     auth::{self, AuthKeys},
@@ -25,6 +27,7 @@ use ferrum_platform::{
     profiling,
 };
 use tokio_util::sync::CancellationToken;
+use utoipa_axum::router::OpenApiRouter;
 
 use crate::config::{Config, Module};
 
@@ -35,6 +38,8 @@ pub struct App {
     build: BuildInfo,
     listener: TcpListener,
     local_addr: SocketAddr,
+    /// The gRPC-only listener (`--grpc-port`) and its bound address.
+    grpc: Option<(TcpListener, SocketAddr)>,
     backoff: Backoff,
 }
 
@@ -45,7 +50,11 @@ impl App {
         let listener = TcpListener::bind(addr).with_context(|| format!("cannot listen on {addr}"))?;
         listener.set_nonblocking(true)?;
         let local_addr = listener.local_addr()?;
-        Ok(Self { config, build, listener, local_addr, backoff: Backoff::default() })
+        let grpc = match config.grpc_port {
+            Some(port) => Some(bind_grpc(SocketAddr::new(addr.ip(), port))?),
+            None => None,
+        };
+        Ok(Self { config, build, listener, local_addr, grpc, backoff: Backoff::default() })
     }
 
     /// Replaces the startup connection schedule (tests use a quick one).
@@ -57,6 +66,11 @@ impl App {
     /// The address actually bound (port 0 becomes a real port).
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
+    }
+
+    /// The gRPC-only port's bound address, when `--grpc-port` is set.
+    pub fn grpc_addr(&self) -> Option<SocketAddr> {
+        self.grpc.as_ref().map(|(_, addr)| *addr)
     }
 
     /// Serves until `stop` resolves, then drains in-flight requests and closes the database.
@@ -88,7 +102,12 @@ impl App {
         }
         let starting = middleware::apply(starting, &settings);
         let starting_listener = tokio::net::TcpListener::from_std(self.listener.try_clone()?)?;
-        tokio::spawn(serve(starting_listener, starting, started.clone().cancelled_owned()));
+        tokio::spawn(serve(starting_listener, starting.clone(), started.clone().cancelled_owned()));
+        // The gRPC port answers the same 503 meanwhile, which gRPC clients read as UNAVAILABLE.
+        if let Some((grpc_listener, _)) = &self.grpc {
+            let starting_listener = tokio::net::TcpListener::from_std(grpc_listener.try_clone()?)?;
+            tokio::spawn(serve(starting_listener, starting, started.clone().cancelled_owned()));
+        }
         // However this function ends, the startup server stops accepting.
         let _stop_starting = started.clone().drop_guard();
 
@@ -116,10 +135,29 @@ impl App {
             build: self.build,
         };
         let settings = HttpSettings { rate_limiter: rate_limiter(&self.config, &platform).await?, ..settings };
-        let router = middleware::apply(compose(&platform, &self.config, metrics), &settings);
+        let router = middleware::apply(compose(&platform, &self.config, metrics.clone()), &settings);
         let listener = tokio::net::TcpListener::from_std(self.listener)?;
-        let serving = serve(listener, router, stopping.clone().cancelled_owned());
-        // The full router now accepts on the same socket; the startup one stops accepting.
+        let serving_http = serve(listener, router, stopping.clone().cancelled_owned());
+        let serving_grpc = match self.grpc {
+            // The same layers as the HTTP port (request ids, access log, limits), calc alone.
+            Some((grpc_listener, addr)) => {
+                let router = middleware::apply(calc_routes(&self.config, metrics), &settings);
+                let listener = tokio::net::TcpListener::from_std(grpc_listener)?;
+                tracing::info!(%addr, "serving gRPC");
+                Some(serve(listener, router, stopping.clone().cancelled_owned()))
+            }
+            None => None,
+        };
+        let serving = async move {
+            match serving_grpc {
+                Some(serving_grpc) => {
+                    let (http, grpc) = tokio::join!(serving_http, serving_grpc);
+                    http.and(grpc)
+                }
+                None => serving_http.await,
+            }
+        };
+        // The full routers now accept on the same sockets; the startup ones stop accepting.
         started.cancel();
         tracing::info!(addr = %self.local_addr, "serving");
 
@@ -151,6 +189,16 @@ async fn rate_limiter(config: &Config, platform: &Platform) -> anyhow::Result<Op
     Ok(Some(Arc::new(limiter)))
 }
 
+/// Binds the gRPC-only port.
+fn bind_grpc(addr: SocketAddr) -> anyhow::Result<(TcpListener, SocketAddr)> {
+    let listener = TcpListener::bind(addr).with_context(|| format!("cannot listen for gRPC on {addr}"))?;
+    listener.set_nonblocking(true)?;
+    let local_addr = listener.local_addr()?;
+    Ok((listener, local_addr))
+}
+
+/// Serves `router` on `listener` over HTTP/1.1 and HTTP/2 (hyper's auto builder tells them
+/// apart by the connection preface, so gRPC's cleartext HTTP/2 works with no TLS or upgrade).
 async fn serve(
     listener: tokio::net::TcpListener,
     router: Router,
@@ -171,8 +219,8 @@ fn acquire_timeout(config: &Config) -> std::time::Duration {
 /// `metrics` is the server's registry when `--metrics` is on.
 pub fn compose(platform: &Platform, config: &Config, metrics: Option<Arc<Metrics>>) -> Router {
     let mut api = health::routes(platform.db.clone(), platform.build);
-    if let Some(metrics) = metrics {
-        api = api.merge(metrics::routes(metrics, Some(platform.db.clone())));
+    if let Some(metrics) = &metrics {
+        api = api.merge(metrics::routes(metrics.clone(), Some(platform.db.clone())));
     }
     if config.auth.environment == Environment::Development {
         api = api.merge(auth::generate_token_route(platform.auth.clone()));
@@ -183,12 +231,24 @@ pub fn compose(platform: &Platform, config: &Config, metrics: Option<Arc<Metrics
     for module in dedup(&config.modules) {
         match module {
             Module::Patients => api = api.merge(ferrum_patients::routes(platform)),
-            Module::Care | Module::Payments | Module::Chirps | Module::Calc => {
+            // gRPC, routed by path (`/calc.Calc/Add`) on the same port. Its paths carry no
+            // OpenAPI operations: calc.proto and server reflection describe them.
+            Module::Calc => api = api.merge(OpenApiRouter::from(calc_routes(config, metrics.clone()))),
+            Module::Care | Module::Payments | Module::Chirps => {
                 tracing::warn!(?module, "module not built yet; skipping");
             }
         }
     }
     docs::mount(api, platform.build)
+}
+
+/// The calc gRPC services, with their calls counted in `metrics` when it is on.
+fn calc_routes(config: &Config, metrics: Option<Arc<Metrics>>) -> Router {
+    let routes = grpc_routes(&config.calc, config.http.request_timeout);
+    match metrics {
+        Some(metrics) => metrics::track_grpc(routes, metrics),
+        None => routes,
+    }
 }
 
 /// The migrations of the enabled modules.

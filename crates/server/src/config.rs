@@ -3,8 +3,9 @@
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
+use ferrum_calc::CalcConfig;
 use ferrum_platform::config::{
-    AuthConfig, DbConfig, HttpConfig, LogConfig, MetricsConfig, RateLimitConfig, named, parse_duration,
+    AuthConfig, DbConfig, HttpConfig, LogConfig, MetricsConfig, RateLimitConfig, named, parse_duration, parse_port,
 };
 
 /// `ferrum --version`: the injected version and build date.
@@ -100,6 +101,13 @@ pub struct Config {
     /// Prometheus endpoint.
     #[command(flatten)]
     pub metrics: MetricsConfig,
+    /// The calc module's limits.
+    #[command(flatten)]
+    pub calc: CalcConfig,
+    /// An extra plaintext port serving only the calc gRPC services (on the --listen address);
+    /// gRPC is served on the HTTP port either way.
+    #[arg(long = "grpc-port", env = "FERRUM_GRPC_PORT", value_parser = named(parse_port))]
+    pub grpc_port: Option<u16>,
     /// Comma list of modules to serve: patients, care, payments, chirps, calc.
     #[arg(
         long = "modules",
@@ -114,7 +122,11 @@ pub struct Config {
 impl Config {
     /// Checks what clap cannot: the rules that span settings.
     pub fn check(&self) -> Result<(), String> {
-        self.auth.check()
+        self.auth.check()?;
+        if self.grpc_port.is_some() && !self.modules.contains(&Module::Calc) {
+            return Err("invalid FERRUM_GRPC_PORT: it serves the calc module, which FERRUM_MODULES leaves out".into());
+        }
+        Ok(())
     }
 }
 
@@ -129,7 +141,7 @@ pub enum Module {
     Payments,
     /// Chirps (SPEC 5); not built yet.
     Chirps,
-    /// The gRPC calculator (SPEC 6); not built yet.
+    /// The gRPC calculator (SPEC 6).
     Calc,
 }
 
@@ -161,6 +173,18 @@ mod tests {
         let config = Cli::try_parse_from(["ferrum", "serve", "--port", "9"]).unwrap().into_config();
         assert_eq!(config.http.listen_addr().port(), 9);
         assert_eq!(config.modules.len(), 5);
+    }
+
+    #[test]
+    fn a_grpc_port_needs_the_calc_module() {
+        let config = Cli::try_parse_from(["ferrum", "--grpc-port", "9090"]).unwrap().into_config();
+        assert_eq!(config.grpc_port, Some(9090));
+        assert!(config.check().is_ok());
+        let config =
+            Cli::try_parse_from(["ferrum", "--grpc-port", "9090", "--modules", "patients"]).unwrap().into_config();
+        assert!(config.check().unwrap_err().contains("FERRUM_GRPC_PORT"));
+        let error = Cli::try_parse_from(["ferrum", "--grpc-port", "http"]).unwrap_err();
+        assert!(error.to_string().contains("FERRUM_GRPC_PORT"), "{error}");
     }
 
     #[test]

@@ -245,7 +245,8 @@ fn parse_database_url(text: &str) -> Result<Secret<Url>, String> {
     }
 }
 
-fn parse_port(text: &str) -> Result<u16, String> {
+/// A TCP port number.
+pub fn parse_port(text: &str) -> Result<u16, String> {
     text.trim().parse().map_err(|_| "expected a port number from 0 to 65535".into())
 }
 

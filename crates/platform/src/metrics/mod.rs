@@ -1,6 +1,7 @@
 //! Prometheus metrics (SPEC 1.6): `GET /metrics` in the text format, no auth.
 //!
-//! Request series are recorded by the `observe` middleware through [`Metrics::record_request`];
+//! Request series are recorded by the `observe` middleware through [`Metrics::record_request`],
+//! gRPC calls by the layer [`track_grpc`] puts on the gRPC routes;
 //! gauges (in-flight requests, database connections) and the process series are read when
 //! Prometheus scrapes, so they cost nothing between scrapes. The series are listed in README.md.
 //!
@@ -10,6 +11,7 @@
 //! [`metrics::with_local_recorder`], which only needs the recorder for the registration itself;
 //! the returned handles then record into it from any thread.
 
+mod grpc;
 mod process;
 
 use std::{
@@ -37,6 +39,8 @@ use crate::{
     BuildInfo, Db,
     db::{PoolStats, SqliteStats},
 };
+
+pub use grpc::{GRPC_HANDLED, GRPC_HANDLING, track_grpc};
 
 /// Requests served, per method, route template and status.
 pub const REQUESTS: &str = "http_requests_total";
@@ -87,6 +91,8 @@ pub struct Metrics {
     /// request costs a map lookup and two atomic updates, with no allocation: the exporter's
     /// own registration builds and hashes a labelled key every time (BENCHMARKS.md).
     series: RwLock<HashMap<Box<str>, Vec<RequestSeries>>>,
+    /// gRPC call series, recorded by [`track_grpc`].
+    grpc: grpc::GrpcSeries,
 }
 
 impl fmt::Debug for Metrics {
@@ -102,6 +108,7 @@ impl Metrics {
         // This only refuses an empty bucket list, which DURATION_BUCKETS is not.
         let builder = builder
             .set_buckets_for_metric(Matcher::Full(REQUEST_DURATION.into()), DURATION_BUCKETS)
+            .and_then(|builder| builder.set_buckets_for_metric(Matcher::Full(GRPC_HANDLING.into()), DURATION_BUCKETS))
             .unwrap_or_else(|_| PrometheusBuilder::new());
         let recorder = builder.build_recorder();
         let handle = recorder.handle();
@@ -109,7 +116,19 @@ impl Metrics {
             describe();
             metrics::gauge!(BUILD_INFO, "version" => build.version, "build_date" => build.build_date).set(1.0);
         });
-        Self { recorder, handle, in_flight: AtomicI64::new(0), series: RwLock::new(HashMap::new()) }
+        Self {
+            recorder,
+            handle,
+            in_flight: AtomicI64::new(0),
+            series: RwLock::new(HashMap::new()),
+            grpc: grpc::GrpcSeries::default(),
+        }
+    }
+
+    /// Runs `register` with this server's recorder installed, so the series the `metrics`
+    /// macros create in it belong to this registry.
+    fn with_recorder<T>(&self, register: impl FnOnce() -> T) -> T {
+        metrics::with_local_recorder(&self.recorder, register)
     }
 
     /// Counts a request as in flight until the returned guard drops (also when the client
@@ -253,6 +272,12 @@ fn describe() {
         "Time from receiving an HTTP request to sending its response head."
     );
     metrics::describe_gauge!(IN_FLIGHT, "HTTP requests being served now.");
+    metrics::describe_counter!(GRPC_HANDLED, "gRPC calls completed, by service, method and status code.");
+    metrics::describe_histogram!(
+        GRPC_HANDLING,
+        Unit::Seconds,
+        "Time from receiving a gRPC call to its status, by service and method."
+    );
     metrics::describe_gauge!(BUILD_INFO, "Always 1; the labels name the running build.");
     metrics::describe_gauge!("ferrum_db_pool_connections", "Open database connections, idle or in use.");
     metrics::describe_gauge!("ferrum_db_pool_idle_connections", "Open PostgreSQL connections not in use.");

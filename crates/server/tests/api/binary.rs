@@ -32,6 +32,8 @@ fn refuses_bad_configuration_with_status_2_naming_the_variable() {
         ("FERRUM_HTTP_API_PORT", "70000"),
         ("FERRUM_ENV", "staging"),
         ("FERRUM_METRICS", "sometimes"),
+        ("FERRUM_GRPC_PORT", "grpc"),
+        ("FERRUM_CALC_MAX_N", "0"),
     ];
     for (variable, value) in cases {
         let output = ferrum().current_dir(dir.path()).env(variable, value).output().unwrap();

@@ -6,6 +6,7 @@ mod binary;
 mod commands;
 mod deployment;
 mod edge;
+mod grpc;
 mod health;
 mod lifecycle;
 mod metrics;
@@ -24,6 +25,8 @@ use url::Url;
 /// A composed server running in this process.
 pub(crate) struct Server {
     pub(crate) base: String,
+    /// `http://<address>` of the gRPC-only port, when `--grpc-port` was given.
+    pub(crate) grpc: Option<String>,
     pub(crate) client: reqwest::Client,
     stop: Option<oneshot::Sender<()>>,
     run: Option<JoinHandle<anyhow::Result<()>>>,
@@ -53,11 +56,12 @@ impl Server {
         let config = Cli::try_parse_from(args).unwrap().into_config();
         let app = App::bind(config, BUILD).unwrap().with_backoff(QUICK_BACKOFF);
         let base = format!("http://{}", app.local_addr());
+        let grpc = app.grpc_addr().map(|addr| format!("http://{addr}"));
         let (stop, stopped) = oneshot::channel::<()>();
         let run = tokio::spawn(app.run(async {
             let _ = stopped.await;
         }));
-        Self { base, client: reqwest::Client::new(), stop: Some(stop), run: Some(run) }
+        Self { base, grpc, client: reqwest::Client::new(), stop: Some(stop), run: Some(run) }
     }
 
     pub(crate) fn url(&self, path: &str) -> String {
