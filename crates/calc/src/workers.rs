@@ -4,9 +4,16 @@
 //! A nth prime can take a while, so it never runs on the async threads that serve every other
 //! request (STYLE R7). The bound keeps a burst of heavy calls from starting more threads than
 //! there are cores to run them: the extra calls wait for a permit, and that wait counts
-//! against their deadline too.
+//! against their deadline too. A batch whose caller gave up stops before its next value.
 
-use std::{num::NonZeroUsize, sync::Arc, time::Duration};
+use std::{
+    num::NonZeroUsize,
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::Duration,
+};
 
 use tokio::sync::Semaphore;
 
@@ -46,14 +53,31 @@ impl PrimeWorkers {
         // The semaphore is never closed, so this only waits.
         let permit = self.permits.clone().acquire_owned().await.map_err(|_| CalcError::ComputationFailed)?;
         let span = tracing::Span::current();
+        // Set when this future is dropped (the deadline passed or the client went away), so an
+        // abandoned batch stops within one value instead of holding its core and its permit to
+        // the end, and a shutdown does not wait for it.
+        let abandoned = Arc::new(AtomicBool::new(false));
+        let _abandon_on_drop = SetOnDrop(abandoned.clone());
         let work = tokio::task::spawn_blocking(move || {
-            // A computation cannot be interrupted: when its caller gives up at the deadline,
-            // it runs to the end and keeps its permit until then, so the bound stays true.
             let _permit = permit;
-            span.in_scope(|| primes::nth_primes(&ns))
+            span.in_scope(|| primes::nth_primes_until(&ns, || abandoned.load(Ordering::Relaxed)))
         });
-        // Only a panic inside the computation makes the task fail.
-        work.await.map_err(|_| CalcError::ComputationFailed)
+        match work.await {
+            Ok(Some(primes)) => Ok(primes),
+            // Only reached when the caller is already gone; it is never sent.
+            Ok(None) => Err(CalcError::ComputationFailed),
+            // Only a panic inside the computation makes the task fail.
+            Err(_) => Err(CalcError::ComputationFailed),
+        }
+    }
+}
+
+/// Sets its flag when dropped.
+struct SetOnDrop(Arc<AtomicBool>);
+
+impl Drop for SetOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
     }
 }
 
@@ -98,5 +122,17 @@ mod tests {
             assert_eq!(workers.nth_primes(vec![6], 10, PLENTY).await.unwrap(), [13]);
         }
         assert_eq!(workers.permits.available_permits(), 1);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_abandoned_batch_stops_and_frees_its_worker() {
+        let workers = PrimeWorkers::with_permits(1);
+        // About 0.3 s a value: some 12 s of work if it ran to the end.
+        let heavy: Vec<u64> = (0..40).map(|i| 1_000_000_000_000 - i * 1_000_000_000).collect();
+        let error = workers.nth_primes(heavy, 1_000_000_000_000, Duration::from_millis(100)).await.unwrap_err();
+        assert!(matches!(error, CalcError::DeadlineExceeded(_)), "{error:?}");
+        let started = std::time::Instant::now();
+        assert_eq!(workers.nth_primes(vec![6], 10, PLENTY).await.unwrap(), [13]);
+        assert!(started.elapsed() < Duration::from_secs(4), "the worker was held for {:?}", started.elapsed());
     }
 }

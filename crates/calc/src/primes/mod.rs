@@ -38,6 +38,17 @@ pub const MAX_N: u64 = 10_000_000_000_000;
 ///
 /// If any `n` is 0 or above [`MAX_N`]: callers validate first, so that is a bug.
 pub fn nth_primes(ns: &[u64]) -> Vec<u64> {
+    let Some(answers) = nth_primes_until(ns, || false) else { unreachable!("never cancelled") };
+    answers
+}
+
+/// [`nth_primes`], giving up (`None`) when `cancelled()` is true before the next distinct value:
+/// a single value cannot be interrupted, but a batch stops within one value of being abandoned.
+///
+/// # Panics
+///
+/// If any `n` is 0 or above [`MAX_N`]: callers validate first, so that is a bug.
+pub fn nth_primes_until(ns: &[u64], cancelled: impl Fn() -> bool) -> Option<Vec<u64>> {
     ns.iter().for_each(|&n| check(n));
     let mut order: Vec<usize> = (0..ns.len()).collect();
     order.sort_unstable_by_key(|&i| ns[i]);
@@ -48,12 +59,13 @@ pub fn nth_primes(ns: &[u64]) -> Vec<u64> {
         let n = ns[i];
         let p = match previous {
             Some((previous_n, previous_p)) if previous_n == n => previous_p,
+            _ if cancelled() => return None,
             _ => nth_prime_after(n, previous, &mut walk),
         };
         answers[i] = p;
         previous = Some((n, p));
     }
-    answers
+    Some(answers)
 }
 
 /// The nth prime, 1-based.
