@@ -1,8 +1,15 @@
 //! Structured logs: JSON lines by default, human-readable when asked.
 
-use tracing_subscriber::{EnvFilter, fmt::MakeWriter, layer::SubscriberExt, util::SubscriberInitExt};
+use tracing_subscriber::{
+    EnvFilter,
+    fmt::{MakeWriter, format::JsonFields},
+    layer::SubscriberExt,
+    util::SubscriberInitExt,
+};
 
 use crate::config::LogFormat;
+
+mod json;
 
 /// Installs the global subscriber writing to `writer`; a second call is a no-op (tests).
 ///
@@ -17,10 +24,8 @@ where
         LogFormat::Json => registry
             .with(
                 tracing_subscriber::fmt::layer()
-                    .json()
-                    .flatten_event(true)
-                    .with_current_span(false)
-                    .with_span_list(true)
+                    .fmt_fields(JsonFields::new())
+                    .event_format(json::JsonLine)
                     .with_writer(writer),
             )
             .try_init(),

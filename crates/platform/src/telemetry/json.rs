@@ -1,0 +1,271 @@
+//! The JSON log line: one object per event, written straight into the line buffer.
+//!
+//! It prints what tracing-subscriber's own JSON format prints with `flatten_event(true)` and
+//! `with_span_list(true)` (`timestamp`, `level`, the event's fields, `target`, `spans`), but
+//! without its per-event costs: that format allocates the timestamp, goes through serde for
+//! every field and parses each span's fields back from JSON to print them again. On the access
+//! line of `/health/live` this formatter is several times cheaper (BENCHMARKS.md).
+
+use std::{
+    cell::RefCell,
+    fmt::{self, Write as _},
+    time::{SystemTime, UNIX_EPOCH},
+};
+
+use chrono::{DateTime, Utc};
+use tracing::{
+    Event, Subscriber,
+    field::{Field, Visit},
+};
+use tracing_subscriber::{
+    fmt::{FmtContext, FormatEvent, FormatFields, FormattedFields, format::Writer},
+    registry::LookupSpan,
+};
+
+/// The event formatter; span fields are formatted by `tracing_subscriber`'s `JsonFields`.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct JsonLine;
+
+impl<S, N> FormatEvent<S, N> for JsonLine
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+    N: for<'a> FormatFields<'a> + 'static,
+{
+    fn format_event(&self, ctx: &FmtContext<'_, S, N>, mut writer: Writer<'_>, event: &Event<'_>) -> fmt::Result {
+        let meta = event.metadata();
+        writer.write_str("{\"timestamp\":\"")?;
+        write_timestamp(&mut writer, SystemTime::now())?;
+        write!(writer, "\",\"level\":\"{}\"", meta.level())?;
+        let mut fields = FieldWriter { out: &mut writer, result: Ok(()) };
+        event.record(&mut fields);
+        fields.result?;
+        writer.write_str(",\"target\":")?;
+        write_string(&mut writer, meta.target())?;
+
+        let scope = event.parent().and_then(|id| ctx.span(id)).or_else(|| ctx.lookup_current());
+        if let Some(scope) = scope {
+            writer.write_str(",\"spans\":[")?;
+            for (i, span) in scope.scope().from_root().enumerate() {
+                if i > 0 {
+                    writer.write_char(',')?;
+                }
+                writer.write_str("{\"name\":")?;
+                write_string(&mut writer, span.name())?;
+                let extensions = span.extensions();
+                // `JsonFields` stored the span's fields as a JSON object: splice its members in.
+                if let Some(formatted) = extensions.get::<FormattedFields<N>>() {
+                    let members = formatted.fields.trim().trim_start_matches('{').trim_end_matches('}');
+                    if !members.is_empty() {
+                        writer.write_char(',')?;
+                        writer.write_str(members)?;
+                    }
+                }
+                writer.write_char('}')?;
+            }
+            writer.write_char(']')?;
+        }
+        writer.write_str("}\n")
+    }
+}
+
+/// Writes each field as `,"name":value`.
+struct FieldWriter<'a, 'w> {
+    out: &'a mut Writer<'w>,
+    result: fmt::Result,
+}
+
+impl FieldWriter<'_, '_> {
+    fn entry(&mut self, field: &Field, value: impl FnOnce(&mut Writer<'_>) -> fmt::Result) {
+        if self.result.is_ok() {
+            self.result = (|| {
+                self.out.write_char(',')?;
+                write_string(self.out, field.name())?;
+                self.out.write_char(':')?;
+                value(self.out)
+            })();
+        }
+    }
+}
+
+impl Visit for FieldWriter<'_, '_> {
+    fn record_str(&mut self, field: &Field, value: &str) {
+        self.entry(field, |out| write_string(out, value));
+    }
+
+    fn record_u64(&mut self, field: &Field, value: u64) {
+        self.entry(field, |out| write!(out, "{value}"));
+    }
+
+    fn record_i64(&mut self, field: &Field, value: i64) {
+        self.entry(field, |out| write!(out, "{value}"));
+    }
+
+    fn record_bool(&mut self, field: &Field, value: bool) {
+        self.entry(field, |out| write!(out, "{value}"));
+    }
+
+    fn record_f64(&mut self, field: &Field, value: f64) {
+        // JSON has no NaN or infinity.
+        self.entry(field, |out| if value.is_finite() { write!(out, "{value}") } else { out.write_str("null") });
+    }
+
+    fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
+        self.entry(field, |out| write_displayed(out, value));
+    }
+
+    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+        self.entry(field, |out| {
+            out.write_char('"')?;
+            write!(Escaping(out), "{value:?}")?;
+            out.write_char('"')
+        });
+    }
+}
+
+fn write_displayed(out: &mut Writer<'_>, value: &dyn fmt::Display) -> fmt::Result {
+    out.write_char('"')?;
+    write!(Escaping(out), "{value}")?;
+    out.write_char('"')
+}
+
+/// A JSON string literal.
+fn write_string(out: &mut impl fmt::Write, text: &str) -> fmt::Result {
+    out.write_char('"')?;
+    Escaping(out).write_str(text)?;
+    out.write_char('"')
+}
+
+/// Escapes what passes through for the inside of a JSON string.
+struct Escaping<'a, W: fmt::Write + ?Sized>(&'a mut W);
+
+impl<W: fmt::Write + ?Sized> fmt::Write for Escaping<'_, W> {
+    fn write_str(&mut self, text: &str) -> fmt::Result {
+        let mut clean_from = 0;
+        for (at, byte) in text.bytes().enumerate() {
+            let escape = match byte {
+                b'"' => "\\\"",
+                b'\\' => "\\\\",
+                b'\n' => "\\n",
+                b'\r' => "\\r",
+                b'\t' => "\\t",
+                0..0x20 => "",
+                _ => continue,
+            };
+            // Only ASCII bytes are escaped, so `at` is always a character boundary.
+            self.0.write_str(&text[clean_from..at])?;
+            if escape.is_empty() {
+                write!(self.0, "\\u{byte:04x}")?;
+            } else {
+                self.0.write_str(escape)?;
+            }
+            clean_from = at + 1;
+        }
+        self.0.write_str(&text[clean_from..])
+    }
+}
+
+thread_local! {
+    /// The second last formatted on this thread and its `YYYY-MM-DDTHH:MM:SS` text: most lines
+    /// fall in the same second as the one before.
+    static SECOND: RefCell<(u64, String)> = const { RefCell::new((u64::MAX, String::new())) };
+}
+
+/// RFC 3339 in UTC with microseconds, as tracing-subscriber prints it.
+fn write_timestamp(out: &mut impl fmt::Write, now: SystemTime) -> fmt::Result {
+    let since_epoch = now.duration_since(UNIX_EPOCH).unwrap_or_default();
+    let seconds = since_epoch.as_secs();
+    SECOND.with_borrow_mut(|(cached, text)| {
+        if *cached != seconds {
+            text.clear();
+            let date = DateTime::<Utc>::from(UNIX_EPOCH + std::time::Duration::from_secs(seconds));
+            write!(text, "{}", date.format("%Y-%m-%dT%H:%M:%S"))?;
+            *cached = seconds;
+        }
+        write!(out, "{text}.{:06}Z", since_epoch.subsec_micros())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::{
+        io,
+        sync::{Arc, Mutex},
+    };
+
+    use tracing_subscriber::{fmt::MakeWriter, layer::SubscriberExt as _};
+
+    use super::*;
+
+    #[derive(Clone, Default)]
+    struct Lines(Arc<Mutex<Vec<u8>>>);
+
+    impl io::Write for Lines {
+        fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+            self.0.lock().map_err(|_| io::Error::other("poisoned"))?.extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl<'a> MakeWriter<'a> for Lines {
+        type Writer = Lines;
+        fn make_writer(&'a self) -> Lines {
+            self.clone()
+        }
+    }
+
+    fn logged(emit: impl FnOnce()) -> Vec<serde_json::Value> {
+        let lines = Lines::default();
+        let layer = tracing_subscriber::fmt::layer()
+            .fmt_fields(tracing_subscriber::fmt::format::JsonFields::new())
+            .event_format(JsonLine)
+            .with_writer(lines.clone());
+        tracing::subscriber::with_default(tracing_subscriber::registry().with(layer), emit);
+        let text = String::from_utf8(lines.0.lock().unwrap().clone()).unwrap();
+        text.lines().map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"))).collect()
+    }
+
+    #[test]
+    fn prints_fields_target_and_spans_as_one_json_object() {
+        let lines = logged(|| {
+            let span = tracing::info_span!("request", request_id = "r-1", n = 3);
+            let _entered = span.enter();
+            tracing::warn!(target: "ferrum::access", status = 404u16, latency_ms = 1.5, ok = false, method = %"GET", "done");
+        });
+        assert_eq!(lines.len(), 1);
+        let line = &lines[0];
+        assert_eq!(line["level"], "WARN");
+        assert_eq!(line["message"], "done");
+        assert_eq!(line["target"], "ferrum::access");
+        assert_eq!(line["status"], 404);
+        assert_eq!(line["latency_ms"], 1.5);
+        assert_eq!(line["ok"], false);
+        assert_eq!(line["method"], "GET");
+        assert_eq!(line["spans"], serde_json::json!([{"name": "request", "request_id": "r-1", "n": 3}]));
+        let timestamp = line["timestamp"].as_str().unwrap();
+        assert!(crate::time::parse_rfc3339(timestamp).is_ok(), "{timestamp}");
+        assert_eq!(timestamp.len(), "2026-11-23T17:40:00.123456Z".len(), "{timestamp}");
+    }
+
+    #[test]
+    fn escapes_quotes_backslashes_and_control_characters() {
+        let nasty = "a\"b\\c\nd\u{1}e\u{7f}é";
+        let lines = logged(|| tracing::info!(text = nasty, debug = ?nasty, f = f64::NAN, "x"));
+        assert_eq!(lines[0]["text"], nasty);
+        assert_eq!(lines[0]["debug"], format!("{nasty:?}"));
+        assert_eq!(lines[0]["f"], serde_json::Value::Null);
+        assert!(lines[0].get("spans").is_none());
+    }
+
+    #[test]
+    fn timestamps_are_rfc3339_utc_with_microseconds() {
+        let mut text = String::new();
+        write_timestamp(&mut text, UNIX_EPOCH + std::time::Duration::from_micros(1_795_000_000_000_042)).unwrap();
+        assert_eq!(text, "2026-11-18T11:06:40.000042Z");
+        text.clear();
+        write_timestamp(&mut text, UNIX_EPOCH + std::time::Duration::from_micros(1_795_000_001_500_000)).unwrap();
+        assert_eq!(text, "2026-11-18T11:06:41.500000Z");
+    }
+}
