@@ -250,9 +250,9 @@ async fn generate_token(State(keys): State<Arc<AuthKeys>>) -> Json<Token> {
     Json(Token { token: keys.mint(None, true, None, None) })
 }
 
+/// Keys for `key` with every other setting at its default, for the crate's unit tests.
 #[cfg(test)]
-mod tests {
-    use super::*;
+pub(crate) fn test_keys(key: &str) -> AuthKeys {
     use clap::Parser;
 
     #[derive(Parser)]
@@ -260,10 +260,14 @@ mod tests {
         #[command(flatten)]
         auth: AuthConfig,
     }
+    AuthKeys::new(&Cli::try_parse_from(["t", "--jwt-signing-key", key]).unwrap().auth)
+}
 
-    fn keys(key: &str) -> AuthKeys {
-        AuthKeys::new(&Cli::try_parse_from(["t", "--jwt-signing-key", key]).unwrap().auth)
-    }
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    use super::test_keys as keys;
 
     #[test]
     fn verifies_what_it_mints() {

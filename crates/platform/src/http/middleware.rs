@@ -1,41 +1,30 @@
 //! The one place the layer stack is assembled (STYLE R7). From the outside in: compression
 //! (outermost, so nothing below it rewrites an encoded body), `observe` (request id, span,
-//! access log, request metrics, problem bodies for bare errors), CORS, rate limit, catch-panic,
-//! request timeout, body limit.
+//! access log, request metrics, problem bodies for bare errors), CORS, rate limit, then `guard`
+//! (body cap, request deadline, panic net).
 //! Config-switched layers cost nothing when off. Costs are measured in BENCHMARKS.md.
 
-use std::{any::Any, net::SocketAddr, sync::Arc, time::Duration};
+use std::{sync::Arc, time::Duration};
 
 use axum::{
     Router,
-    body::Body,
-    extract::{ConnectInfo, DefaultBodyLimit, MatchedPath, Request, State},
-    http::{HeaderName, HeaderValue, Method, StatusCode, header},
-    middleware::{self, Next},
-    response::{IntoResponse, Response},
+    extract::DefaultBodyLimit,
+    http::{HeaderName, HeaderValue, Method, header},
 };
-use http_body_util::BodyExt as _;
-use tokio::time::Instant;
+use tower::ServiceBuilder;
 use tower_http::{
-    catch_panic::CatchPanicLayer,
     compression::CompressionLayer,
     cors::{AllowOrigin, CorsLayer},
-    limit::RequestBodyLimitLayer,
 };
-use tracing::Instrument;
 
+pub use super::observe::{REQUEST_ID, RequestId};
 use super::{
-    problem::{InternalError, Problem},
-    rate_limit::{self, RateLimiter},
+    guard::GuardLayer,
+    observe::ObserveLayer,
+    problem::Problem,
+    rate_limit::{RateLimitLayer, RateLimiter},
 };
 use crate::{config::HttpConfig, metrics::Metrics};
-
-/// The request id header, taken from the client when sound, else generated (SPEC 1.7).
-pub const REQUEST_ID: &str = "x-request-id";
-
-/// The request's id, available to handlers as an extension.
-#[derive(Clone, Debug)]
-pub struct RequestId(pub HeaderValue);
 
 /// What the stack needs to know.
 #[derive(Clone, Debug)]
@@ -89,30 +78,24 @@ pub enum CorsOrigins {
 }
 
 /// Gives `router` the JSON 404 fallback and wraps it in the platform's layers.
+///
+/// The whole stack goes on in one `Router::layer` call: each call wraps every route in a boxed
+/// service of its own, and a route's boxes are cloned on every request.
 pub fn apply(router: Router, settings: &HttpSettings) -> Router {
-    let mut router = router
-        .fallback(not_found)
-        // Checks Content-Length before reading and caps chunked bodies while they are read;
-        // axum's own 2 MB default is then switched off so the configured cap is the only one.
-        .layer(DefaultBodyLimit::disable())
-        .layer(RequestBodyLimitLayer::new(settings.max_body_bytes))
-        .layer(middleware::from_fn_with_state(settings.request_timeout, deadline))
-        .layer(CatchPanicLayer::custom(panic_response));
-    // Inside CORS, so preflight requests are answered without counting against anyone.
-    if let Some(limiter) = &settings.rate_limiter {
-        router = router.layer(middleware::from_fn_with_state(limiter.clone(), rate_limit::limit));
-    }
-    if let Some(origins) = &settings.cors {
-        router = router.layer(cors_layer(origins));
-    }
-    // Metrics are recorded here rather than in a layer of their own: `observe` already has the
-    // method, route template, status and start time, and every `from_fn` layer costs a boxed
-    // future and a clone per request (BENCHMARKS.md).
-    router = router.layer(middleware::from_fn_with_state(settings.metrics.clone(), observe));
+    let stack = ServiceBuilder::new()
+        .layer(ObserveLayer::new(settings.metrics.clone()))
+        // CORS outside the rate limit, so preflight requests count against no one.
+        .option_layer(settings.cors.as_ref().map(cors_layer))
+        .option_layer(settings.rate_limiter.clone().map(RateLimitLayer::new))
+        .layer(GuardLayer::new(settings.request_timeout, settings.max_body_bytes))
+        // The guard enforces the configured cap; axum's own 2 MB default would be a second one.
+        .layer(DefaultBodyLimit::disable());
+    let router = router.fallback(not_found);
     if settings.compress {
-        router = router.layer(CompressionLayer::new());
+        router.layer(ServiceBuilder::new().layer(CompressionLayer::new()).layer(stack))
+    } else {
+        router.layer(stack)
     }
-    router
 }
 
 /// CORS for every route (SPEC 1.7): preflight answered before auth, only the configured
@@ -148,124 +131,35 @@ async fn not_found() -> Problem {
     Problem::not_found("no such route")
 }
 
-async fn deadline(State(timeout): State<Duration>, request: Request, next: Next) -> Response {
-    // A CPU profile runs as long as it was asked to (bounded by its own handler).
-    if request.uri().path().starts_with(crate::profiling::PREFIX) {
-        return next.run(request).await;
-    }
-    match tokio::time::timeout(timeout, next.run(request)).await {
-        Ok(response) => response,
-        Err(_) => Problem::new(
-            StatusCode::GATEWAY_TIMEOUT,
-            format!("the request did not finish within {}", humantime::format_duration(timeout)),
-        )
-        .into_response(),
-    }
-}
-
-fn panic_response(panic: Box<dyn Any + Send + 'static>) -> Response {
-    let message = panic
-        .downcast_ref::<&str>()
-        .map(|s| (*s).to_owned())
-        .or_else(|| panic.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "unknown panic".into());
-    Problem::internal(format!("handler panicked: {message}")).into_response()
-}
-
-/// Request id, a span carrying it, one access-log line and the request metrics per request.
-/// Error statuses that come from the router or a layer with no body (405, for one) get a
-/// problem body here, so every error is JSON without each source having to remember.
-async fn observe(State(metrics): State<Option<Arc<Metrics>>>, mut request: Request, next: Next) -> Response {
-    let started = Instant::now();
-    let _in_flight = metrics.as_deref().map(Metrics::start_request);
-    let request_id =
-        request.headers().get(REQUEST_ID).filter(|v| is_sound_id(v.as_bytes())).cloned().unwrap_or_else(new_request_id);
-    request.extensions_mut().insert(RequestId(request_id.clone()));
-    let method = request.method().clone();
-    let route = request.extensions().get::<MatchedPath>().map(|p| p.as_str().to_owned());
-    let path = request.uri().path().to_owned();
-    let client =
-        request.extensions().get::<ConnectInfo<SocketAddr>>().map_or_else(|| "-".to_owned(), |c| c.0.ip().to_string());
-    let id = request_id.to_str().unwrap_or("");
-    let span = tracing::info_span!("request", request_id = id);
-
-    let mut response = next.run(request).instrument(span).await;
-    if response.status().is_client_error() || response.status().is_server_error() {
-        response = with_problem_body(response).await;
-    }
-    response.headers_mut().insert(REQUEST_ID, request_id.clone());
-
-    let elapsed = started.elapsed();
-    if let Some(metrics) = &metrics {
-        metrics.record_request(&method, route.as_deref(), response.status(), elapsed);
-    }
-    let status = response.status().as_u16();
-    let latency_ms = elapsed.as_secs_f64() * 1000.0;
-    let bytes = http_body::Body::size_hint(response.body()).exact();
-    let route = route.as_deref().unwrap_or("-");
-    // The access line carries the request id itself; logging it outside the span saves
-    // serialising the id twice on the hottest log line.
-    match response.extensions().get::<InternalError>() {
-        Some(InternalError(cause)) => tracing::error!(
-            target: "ferrum::access", request_id = id, %method, route, path, status, latency_ms, bytes, client, error = &**cause,
-            "request failed"
-        ),
-        None => tracing::info!(
-            target: "ferrum::access", request_id = id, %method, route, path, status, latency_ms, bytes, client, "request"
-        ),
-    }
-    response
-}
-
-/// Gives an error response that has no JSON body a problem body for its status, keeping its
-/// headers (`Allow` on a 405, for one).
-async fn with_problem_body(response: Response) -> Response {
-    let is_json = response
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|ct| ct.contains("json"));
-    if is_json {
-        return response;
-    }
-    let (mut parts, body) = response.into_parts();
-    let text = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
-    let detail = match String::from_utf8_lossy(&text).trim() {
-        "" => parts.status.canonical_reason().unwrap_or("error").to_lowercase(),
-        text => text.to_owned(),
-    };
-    let problem = Problem::new(parts.status, detail).into_response();
-    let (problem_parts, problem_body) = problem.into_parts();
-    parts.headers.remove(header::CONTENT_LENGTH);
-    parts.headers.extend(problem_parts.headers);
-    Response::from_parts(parts, Body::new(problem_body))
-}
-
-fn is_sound_id(id: &[u8]) -> bool {
-    (1..=128).contains(&id.len()) && id.iter().all(|b| b.is_ascii_graphic())
-}
-
-fn new_request_id() -> HeaderValue {
-    let id = uuid::Uuid::new_v4();
-    let mut buffer = uuid::Uuid::encode_buffer();
-    HeaderValue::from_str(id.hyphenated().encode_lower(&mut buffer)).unwrap_or_else(|_| HeaderValue::from_static("-"))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use axum::routing::get;
+    use axum::{
+        body::{Body, Bytes},
+        extract::Request,
+        http::StatusCode,
+        response::Response,
+        routing::{get, post},
+    };
+    use http_body_util::BodyExt as _;
     use tower::ServiceExt;
 
+    fn routes() -> Router {
+        Router::new()
+            .route("/ok", get(|| async { "ok" }))
+            .route("/panic", get(boom))
+            .route(
+                "/slow",
+                get(|| async {
+                    tokio::time::sleep(Duration::from_millis(400)).await;
+                    "late"
+                }),
+            )
+            .route("/echo", post(|body: Bytes| async move { body }))
+    }
+
     fn app() -> Router {
-        let router = Router::new().route("/ok", get(|| async { "ok" })).route("/panic", get(boom)).route(
-            "/slow",
-            get(|| async {
-                tokio::time::sleep(Duration::from_secs(5)).await;
-                "late"
-            }),
-        );
-        apply(router, &HttpSettings::new(Duration::from_millis(100), 16))
+        apply(routes(), &HttpSettings::new(Duration::from_millis(100), 16))
     }
 
     async fn boom() -> &'static str {
@@ -278,6 +172,10 @@ mod tests {
             request = request.header(REQUEST_ID, id);
         }
         app().oneshot(request.body(Body::empty()).unwrap()).await.unwrap()
+    }
+
+    async fn send(app: Router, request: axum::http::request::Builder, body: Body) -> Response {
+        app.oneshot(request.body(body).unwrap()).await.unwrap()
     }
 
     async fn json(response: Response) -> serde_json::Value {
@@ -311,5 +209,54 @@ mod tests {
         let unknown = call("GET", "/nope", None).await;
         assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
         assert_eq!(json(unknown).await["title"], "Not Found");
+    }
+
+    #[tokio::test]
+    async fn grpc_calls_are_left_to_their_own_deadline() {
+        let grpc = Request::get("/slow").header(header::CONTENT_TYPE, "application/grpc");
+        let response = send(app(), grpc, Body::empty()).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        let json = Request::get("/slow").header(header::CONTENT_TYPE, "application/json");
+        assert_eq!(send(app(), json, Body::empty()).await.status(), StatusCode::GATEWAY_TIMEOUT);
+    }
+
+    #[tokio::test]
+    async fn bodies_over_the_cap_are_413_declared_or_streamed() {
+        let declared = Request::post("/echo").header(header::CONTENT_LENGTH, "17");
+        let response = send(app(), declared, Body::from("x".repeat(17))).await;
+        assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+        assert_eq!(json(response).await["status"], 413);
+        // No length declared: the cap bites while the body is read.
+        let chunks = futures_util::stream::iter(["0123456789", "0123456789"].map(Ok::<_, std::io::Error>));
+        let streamed = send(app(), Request::post("/echo"), Body::from_stream(chunks)).await;
+        assert_eq!(streamed.status(), StatusCode::PAYLOAD_TOO_LARGE);
+        let small = send(app(), Request::post("/echo"), Body::from("0123456789abcdef")).await;
+        assert_eq!(small.status(), StatusCode::OK);
+        assert_eq!(small.into_body().collect().await.unwrap().to_bytes(), "0123456789abcdef");
+    }
+
+    #[tokio::test]
+    async fn every_switch_on_or_off_serves_the_same_answers() {
+        let keys = Arc::new(crate::auth::test_keys("k1"));
+        let limit = super::super::rate_limit::parse_rate_limit("1-M").unwrap();
+        let limiter = Arc::new(RateLimiter::local(limit, keys, None));
+        let mut settings = HttpSettings::new(Duration::from_millis(100), 16);
+        settings.compress = false;
+        settings.cors = Some(CorsOrigins::List(vec![HeaderValue::from_static("https://app.example")]));
+        settings.rate_limiter = Some(limiter);
+        let app = apply(routes(), &settings);
+        let first =
+            send(app.clone(), Request::get("/ok").header(header::ORIGIN, "https://app.example"), Body::empty()).await;
+        assert_eq!(first.status(), StatusCode::OK);
+        assert_eq!(first.headers()[header::ACCESS_CONTROL_ALLOW_ORIGIN], "https://app.example");
+        assert_eq!(first.headers()["x-ratelimit-limit"], "1");
+        let preflight = Request::options("/ok")
+            .header(header::ORIGIN, "https://app.example")
+            .header(header::ACCESS_CONTROL_REQUEST_METHOD, "GET");
+        assert_eq!(send(app.clone(), preflight, Body::empty()).await.status(), StatusCode::OK);
+        let second = send(app, Request::get("/ok"), Body::empty()).await;
+        assert_eq!(second.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert!(second.headers().contains_key(header::RETRY_AFTER));
+        assert_eq!(json(second).await["status"], 429);
     }
 }

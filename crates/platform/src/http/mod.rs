@@ -4,9 +4,13 @@
 //! - [`extract`]: `Json`, `LenientJson`, `Path`, `Query` whose rejections are problems
 //! - [`middleware`]: the one place the layer stack is assembled
 //! - [`rate_limit`]: per-client GCRA limits, in process or in Redis
+//! - `observe` and `guard`: the request id, access log and metrics; the body cap, deadline and
+//!   panic net (both private: [`middleware::apply`] is how they are used)
 
 pub mod extract;
+mod guard;
 pub mod middleware;
+mod observe;
 pub mod problem;
 pub mod rate_limit;
 

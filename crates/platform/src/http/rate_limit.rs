@@ -8,21 +8,24 @@
 //! an outage of the limiter must not become an outage of the API.
 
 use std::{
+    convert::Infallible,
     net::SocketAddr,
     sync::{
         Arc,
         atomic::{AtomicU64, Ordering},
     },
+    task::{Context, Poll},
     time::{Duration, Instant},
 };
 
 use axum::{
-    extract::{ConnectInfo, Request, State},
+    extract::{ConnectInfo, Request},
     http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header},
-    middleware::Next,
     response::{IntoResponse, Response},
 };
 use dashmap::DashMap;
+use futures_util::future::BoxFuture;
+use tower::{Layer, Service};
 
 use super::problem::Problem;
 use crate::auth::{self, AuthKeys};
@@ -209,25 +212,69 @@ pub(crate) fn is_exempt(path: &str) -> bool {
     path == "/health" || path.starts_with("/health/") || path == "/metrics"
 }
 
-/// The middleware: counts the request, answers 429 with `Retry-After` over the limit, and puts
-/// the `X-RateLimit-*` headers on every answer.
-pub(crate) async fn limit(State(limiter): State<Arc<RateLimiter>>, mut request: Request, next: Next) -> Response {
-    if is_exempt(request.uri().path()) {
-        return next.run(request).await;
+/// Wraps a route in [`Limit`].
+#[derive(Clone, Debug)]
+pub(crate) struct RateLimitLayer(Arc<RateLimiter>);
+
+impl RateLimitLayer {
+    pub(crate) fn new(limiter: Arc<RateLimiter>) -> Self {
+        Self(limiter)
     }
-    let client = limiter.client_of(&mut request);
-    let decision = limiter.check(&client).await;
-    let headers = limiter.headers(&decision);
-    let mut response = if decision.allowed {
-        next.run(request).await
-    } else {
-        let seconds = decision.retry_after.div_ceil(1_000_000).max(1);
-        Problem::new(StatusCode::TOO_MANY_REQUESTS, format!("rate limit exceeded; retry in {seconds} s"))
-            .with_header(header::RETRY_AFTER, HeaderValue::from(seconds))
-            .into_response()
-    };
-    response.headers_mut().extend(headers);
-    response
+}
+
+impl<S> Layer<S> for RateLimitLayer {
+    type Service = Limit<S>;
+
+    fn layer(&self, inner: S) -> Limit<S> {
+        Limit { inner, limiter: self.0.clone() }
+    }
+}
+
+/// The rate limit service: counts the request, answers 429 with `Retry-After` over the limit,
+/// and puts the `X-RateLimit-*` headers on every answer. A tower service rather than
+/// `from_fn`, which boxes the inner service again per request (BENCHMARKS.md).
+#[derive(Clone, Debug)]
+pub(crate) struct Limit<S> {
+    inner: S,
+    limiter: Arc<RateLimiter>,
+}
+
+impl<S> Service<Request> for Limit<S>
+where
+    S: Service<Request, Response = Response, Error = Infallible> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = BoxFuture<'static, Result<Response, Infallible>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: Request) -> Self::Future {
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        if is_exempt(request.uri().path()) {
+            return Box::pin(inner.call(request));
+        }
+        let limiter = self.limiter.clone();
+        Box::pin(async move {
+            let client = limiter.client_of(&mut request);
+            let decision = limiter.check(&client).await;
+            let headers = limiter.headers(&decision);
+            let Ok(mut response) = if decision.allowed {
+                inner.call(request).await
+            } else {
+                let seconds = decision.retry_after.div_ceil(1_000_000).max(1);
+                Ok(Problem::new(StatusCode::TOO_MANY_REQUESTS, format!("rate limit exceeded; retry in {seconds} s"))
+                    .with_header(header::RETRY_AFTER, HeaderValue::from(seconds))
+                    .into_response())
+            };
+            response.headers_mut().extend(headers);
+            Ok(response)
+        })
+    }
 }
 
 #[cfg(test)]

@@ -101,6 +101,23 @@ async fn errors_carry_their_status_code_and_name_the_value() {
     server.stop().await.unwrap();
 }
 
+/// The server's request timeout ends a long call as gRPC's DEADLINE_EXCEEDED from calc itself:
+/// the platform's HTTP deadline (a 504, which a gRPC client would read as UNAVAILABLE) leaves
+/// gRPC calls alone, so the two cannot race.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_server_timeout_ends_a_long_call_with_deadline_exceeded() {
+    let (_db, server) = started(&["--timeout", "200ms", "--calc-max-n", "1e13"]).await;
+    let mut client = calc(&server.base).await;
+    // Counting primes near 10^13 takes seconds each; nothing else could end the call sooner.
+    let heavy: Vec<u64> = (0..8).map(|i| 10_000_000_000_000 - i * 1_000_000_000).collect();
+    let started = std::time::Instant::now();
+    let status = nth_primes(&mut client, heavy).await.unwrap_err();
+    assert_eq!(status.code(), Code::DeadlineExceeded, "{status:?}");
+    assert!(started.elapsed() < Duration::from_secs(5), "ended after {:?}", started.elapsed());
+    assert_eq!(add(&mut client, 1, 2).await.unwrap(), 3, "the server still answers");
+    server.stop().await.unwrap();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn health_and_reflection_work_with_no_proto_file() {
     let (_db, server) = started(&["--grpc-port", "0"]).await;
