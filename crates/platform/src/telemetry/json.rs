@@ -3,8 +3,8 @@
 //! It prints what tracing-subscriber's own JSON format prints with `flatten_event(true)` and
 //! `with_span_list(true)` (`timestamp`, `level`, the event's fields, `target`, `spans`), but
 //! without its per-event costs: that format allocates the timestamp, goes through serde for
-//! every field and parses each span's fields back from JSON to print them again. On the access
-//! line of `/health/live` this formatter is several times cheaper (BENCHMARKS.md).
+//! every field and parses each span's fields back from JSON to print them again. Here a span's
+//! fields are kept as ready-made JSON members ([`JsonMembers`]) and copied into each line.
 
 use std::{
     cell::RefCell,
@@ -16,22 +16,45 @@ use chrono::{DateTime, Utc};
 use tracing::{
     Event, Subscriber,
     field::{Field, Visit},
+    span,
 };
 use tracing_subscriber::{
+    field::RecordFields,
     fmt::{FmtContext, FormatEvent, FormatFields, FormattedFields, format::Writer},
     registry::LookupSpan,
 };
 
-/// The event formatter; span fields are formatted by `tracing_subscriber`'s `JsonFields`.
+/// The event formatter, for a layer whose span fields are formatted by [`JsonMembers`].
 #[derive(Clone, Copy, Debug, Default)]
 pub(crate) struct JsonLine;
 
-impl<S, N> FormatEvent<S, N> for JsonLine
+/// Formats a span's fields once, when it opens, as JSON members each preceded by a comma
+/// (`,"request_id":"abc"`), ready to be copied into every line logged inside it.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct JsonMembers;
+
+impl<'w> FormatFields<'w> for JsonMembers {
+    fn format_fields<R: RecordFields>(&self, mut writer: Writer<'w>, fields: R) -> fmt::Result {
+        let mut members = FieldWriter { out: &mut writer, result: Ok(()) };
+        fields.record(&mut members);
+        members.result
+    }
+
+    fn add_fields(&self, current: &'w mut FormattedFields<Self>, fields: &span::Record<'_>) -> fmt::Result {
+        self.format_fields(current.as_writer(), fields)
+    }
+}
+
+impl<S> FormatEvent<S, JsonMembers> for JsonLine
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
-    N: for<'a> FormatFields<'a> + 'static,
 {
-    fn format_event(&self, ctx: &FmtContext<'_, S, N>, mut writer: Writer<'_>, event: &Event<'_>) -> fmt::Result {
+    fn format_event(
+        &self,
+        ctx: &FmtContext<'_, S, JsonMembers>,
+        mut writer: Writer<'_>,
+        event: &Event<'_>,
+    ) -> fmt::Result {
         let meta = event.metadata();
         writer.write_str("{\"timestamp\":\"")?;
         write_timestamp(&mut writer, SystemTime::now())?;
@@ -51,14 +74,8 @@ where
                 }
                 writer.write_str("{\"name\":")?;
                 write_string(&mut writer, span.name())?;
-                let extensions = span.extensions();
-                // `JsonFields` stored the span's fields as a JSON object: splice its members in.
-                if let Some(formatted) = extensions.get::<FormattedFields<N>>() {
-                    let members = formatted.fields.trim().trim_start_matches('{').trim_end_matches('}');
-                    if !members.is_empty() {
-                        writer.write_char(',')?;
-                        writer.write_str(members)?;
-                    }
+                if let Some(members) = span.extensions().get::<FormattedFields<JsonMembers>>() {
+                    writer.write_str(&members.fields)?;
                 }
                 writer.write_char('}')?;
             }
@@ -77,10 +94,11 @@ struct FieldWriter<'a, 'w> {
 impl FieldWriter<'_, '_> {
     fn entry(&mut self, field: &Field, value: impl FnOnce(&mut Writer<'_>) -> fmt::Result) {
         if self.result.is_ok() {
+            // Field names are Rust identifiers: nothing in them needs escaping.
             self.result = (|| {
-                self.out.write_char(',')?;
-                write_string(self.out, field.name())?;
-                self.out.write_char(':')?;
+                self.out.write_str(",\"")?;
+                self.out.write_str(field.name())?;
+                self.out.write_str("\":")?;
                 value(self.out)
             })();
         }
@@ -93,11 +111,11 @@ impl Visit for FieldWriter<'_, '_> {
     }
 
     fn record_u64(&mut self, field: &Field, value: u64) {
-        self.entry(field, |out| write!(out, "{value}"));
+        self.entry(field, |out| out.write_str(itoa::Buffer::new().format(value)));
     }
 
     fn record_i64(&mut self, field: &Field, value: i64) {
-        self.entry(field, |out| write!(out, "{value}"));
+        self.entry(field, |out| out.write_str(itoa::Buffer::new().format(value)));
     }
 
     fn record_bool(&mut self, field: &Field, value: bool) {
@@ -106,7 +124,10 @@ impl Visit for FieldWriter<'_, '_> {
 
     fn record_f64(&mut self, field: &Field, value: f64) {
         // JSON has no NaN or infinity.
-        self.entry(field, |out| if value.is_finite() { write!(out, "{value}") } else { out.write_str("null") });
+        self.entry(field, |out| {
+            let mut digits = ryu::Buffer::new();
+            out.write_str(if value.is_finite() { digits.format_finite(value) } else { "null" })
+        });
     }
 
     fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
@@ -140,6 +161,10 @@ struct Escaping<'a, W: fmt::Write + ?Sized>(&'a mut W);
 
 impl<W: fmt::Write + ?Sized> fmt::Write for Escaping<'_, W> {
     fn write_str(&mut self, text: &str) -> fmt::Result {
+        // Nearly every string logged needs no escaping: one pass to check, one write.
+        if !text.bytes().any(|byte| byte < 0x20 || byte == b'"' || byte == b'\\') {
+            return self.0.write_str(text);
+        }
         let mut clean_from = 0;
         for (at, byte) in text.bytes().enumerate() {
             let escape = match byte {
@@ -181,7 +206,13 @@ fn write_timestamp(out: &mut impl fmt::Write, now: SystemTime) -> fmt::Result {
             write!(text, "{}", date.format("%Y-%m-%dT%H:%M:%S"))?;
             *cached = seconds;
         }
-        write!(out, "{text}.{:06}Z", since_epoch.subsec_micros())
+        out.write_str(text)?;
+        // Six digits with leading zeros: the digits of 1,000,000 + micros after the leading 1.
+        let mut digits = itoa::Buffer::new();
+        let micros = digits.format(1_000_000 + since_epoch.subsec_micros());
+        out.write_char('.')?;
+        out.write_str(&micros[1..])?;
+        out.write_char('Z')
     })
 }
 
@@ -218,10 +249,8 @@ mod tests {
 
     fn logged(emit: impl FnOnce()) -> Vec<serde_json::Value> {
         let lines = Lines::default();
-        let layer = tracing_subscriber::fmt::layer()
-            .fmt_fields(tracing_subscriber::fmt::format::JsonFields::new())
-            .event_format(JsonLine)
-            .with_writer(lines.clone());
+        let layer =
+            tracing_subscriber::fmt::layer().fmt_fields(JsonMembers).event_format(JsonLine).with_writer(lines.clone());
         tracing::subscriber::with_default(tracing_subscriber::registry().with(layer), emit);
         let text = String::from_utf8(lines.0.lock().unwrap().clone()).unwrap();
         text.lines().map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"))).collect()
@@ -230,7 +259,8 @@ mod tests {
     #[test]
     fn prints_fields_target_and_spans_as_one_json_object() {
         let lines = logged(|| {
-            let span = tracing::info_span!("request", request_id = "r-1", n = 3);
+            let span = tracing::info_span!("request", request_id = "r-1", n = 3, late = tracing::field::Empty);
+            span.record("late", "yes");
             let _entered = span.enter();
             tracing::warn!(target: "ferrum::access", status = 404u16, latency_ms = 1.5, ok = false, method = %"GET", "done");
         });
@@ -243,7 +273,7 @@ mod tests {
         assert_eq!(line["latency_ms"], 1.5);
         assert_eq!(line["ok"], false);
         assert_eq!(line["method"], "GET");
-        assert_eq!(line["spans"], serde_json::json!([{"name": "request", "request_id": "r-1", "n": 3}]));
+        assert_eq!(line["spans"], serde_json::json!([{"name": "request", "request_id": "r-1", "n": 3, "late": "yes"}]));
         let timestamp = line["timestamp"].as_str().unwrap();
         assert!(crate::time::parse_rfc3339(timestamp).is_ok(), "{timestamp}");
         assert_eq!(timestamp.len(), "2026-11-23T17:40:00.123456Z".len(), "{timestamp}");

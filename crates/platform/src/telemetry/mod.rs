@@ -1,15 +1,13 @@
 //! Structured logs: JSON lines by default, human-readable when asked.
 
-use tracing_subscriber::{
-    EnvFilter,
-    fmt::{MakeWriter, format::JsonFields},
-    layer::SubscriberExt,
-    util::SubscriberInitExt,
-};
+use tracing_subscriber::{EnvFilter, fmt::MakeWriter, layer::SubscriberExt, util::SubscriberInitExt};
 
 use crate::config::LogFormat;
 
+mod batch_writer;
 mod json;
+
+pub use batch_writer::{BatchWriter, FlushGuard};
 
 /// Installs the global subscriber writing to `writer`; a second call is a no-op (tests).
 ///
@@ -24,7 +22,7 @@ where
         LogFormat::Json => registry
             .with(
                 tracing_subscriber::fmt::layer()
-                    .fmt_fields(JsonFields::new())
+                    .fmt_fields(json::JsonMembers)
                     .event_format(json::JsonLine)
                     .with_writer(writer),
             )

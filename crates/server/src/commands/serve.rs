@@ -2,8 +2,11 @@
 
 use std::process::ExitCode;
 
-use ferrum_platform::{config::LogConfig, shutdown, telemetry};
-use tracing_appender::non_blocking::WorkerGuard;
+use ferrum_platform::{
+    config::LogConfig,
+    shutdown,
+    telemetry::{self, BatchWriter, FlushGuard},
+};
 
 use crate::{App, BUILD, Config};
 
@@ -33,16 +36,21 @@ pub fn serve(config: Config) -> ExitCode {
 }
 
 /// JSON (or pretty) logs on stdout, panics included. Lines are formatted on the caller's thread
-/// but written by a background thread in batches: one write per burst instead of one per
-/// request (about 1.25x the throughput of /health/live with access logs on, BENCHMARKS.md).
-/// Not lossy: a full queue slows requests rather than dropping lines. The returned guard
-/// flushes what is queued when dropped.
-pub(crate) fn init_logs(log: &LogConfig) -> WorkerGuard {
-    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
-        .lossy(false)
-        .thread_name("log-writer")
-        .finish(std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout()));
-    telemetry::init(log.format, &log.level, writer);
+/// and written by a background thread in batches (`telemetry::BatchWriter`). Not lossy: a
+/// backlog slows requests rather than dropping lines. The returned guard writes out what is
+/// buffered when dropped. `None` when the writer thread cannot start; logs then go to stdout
+/// line by line.
+pub(crate) fn init_logs(log: &LogConfig) -> Option<FlushGuard> {
+    let guard = match BatchWriter::new(std::io::stdout()) {
+        Ok((writer, guard)) => {
+            telemetry::init(log.format, &log.level, writer);
+            Some(guard)
+        }
+        Err(_) => {
+            telemetry::init(log.format, &log.level, std::io::stdout);
+            None
+        }
+    };
     std::panic::set_hook(Box::new(|info| tracing::error!(panic = %info, "panic")));
     guard
 }
