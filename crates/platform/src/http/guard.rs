@@ -1,7 +1,6 @@
 //! The innermost platform service: the request body cap, the request deadline and the panic
-//! net, in one tower service so that a request pays for one wrapper instead of three (tower-http's
-//! `RequestBodyLimit` and `CatchPanic` plus a `from_fn` deadline measured about a fifth of the
-//! cost of `/health/live`, BENCHMARKS.md).
+//! net, in one tower service so that a request pays for one wrapper and one boxed future instead
+//! of three (tower-http's `RequestBodyLimit` and `CatchPanic` plus a `from_fn` deadline).
 //!
 //! - Body cap: a declared `Content-Length` over the cap is refused before the body is read; any
 //!   other non-empty body is read through `http_body_util::Limited`, which the extractors turn
@@ -61,7 +60,7 @@ pub(crate) struct Guard<S> {
 
 impl<S> Service<Request> for Guard<S>
 where
-    S: Service<Request, Response = Response, Error = Infallible> + Clone + Send + 'static,
+    S: Service<Request, Response = Response, Error = Infallible> + Send + 'static,
     S::Future: Send + 'static,
 {
     type Response = Response;
@@ -84,11 +83,11 @@ where
         };
         let unbounded = request.uri().path().starts_with(crate::profiling::PREFIX) || is_grpc(&request);
 
-        let clone = self.inner.clone();
-        let mut inner = std::mem::replace(&mut self.inner, clone);
-        // Polling the handler can panic (synchronous work before its first await) as well as
-        // calling it, so both happen inside the unwind guard.
-        let handled = AssertUnwindSafe(async move { inner.call(request).await }).catch_unwind();
+        // Calling the handler can panic as well as polling it, so both happen inside a guard.
+        let handled = match std::panic::catch_unwind(AssertUnwindSafe(|| self.inner.call(request))) {
+            Ok(future) => AssertUnwindSafe(future).catch_unwind(),
+            Err(panic) => return Box::pin(std::future::ready(Ok(panicked(panic)))),
+        };
         Box::pin(async move {
             let outcome = if unbounded {
                 handled.await

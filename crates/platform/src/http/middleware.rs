@@ -1,5 +1,6 @@
 //! The one place the layer stack is assembled (STYLE R7). From the outside in: compression
-//! (outermost, so nothing below it rewrites an encoded body), `observe` (request id, span,
+//! (outermost, so nothing below it rewrites an encoded body; only for requests that ask for an
+//! encoding), `observe` (request id, span,
 //! access log, request metrics, problem bodies for bare errors), CORS, rate limit, then `guard`
 //! (body cap, request deadline, panic net).
 //! Config-switched layers cost nothing when off. Costs are measured in BENCHMARKS.md.
@@ -12,13 +13,11 @@ use axum::{
     http::{HeaderName, HeaderValue, Method, header},
 };
 use tower::ServiceBuilder;
-use tower_http::{
-    compression::CompressionLayer,
-    cors::{AllowOrigin, CorsLayer},
-};
+use tower_http::cors::{AllowOrigin, CorsLayer};
 
-pub use super::observe::{REQUEST_ID, RequestId};
+pub use super::observe::REQUEST_ID;
 use super::{
+    compress::NegotiateLayer,
     guard::GuardLayer,
     observe::ObserveLayer,
     problem::Problem,
@@ -92,7 +91,7 @@ pub fn apply(router: Router, settings: &HttpSettings) -> Router {
         .layer(DefaultBodyLimit::disable());
     let router = router.fallback(not_found);
     if settings.compress {
-        router.layer(ServiceBuilder::new().layer(CompressionLayer::new()).layer(stack))
+        router.layer(ServiceBuilder::new().layer(NegotiateLayer).layer(stack))
     } else {
         router.layer(stack)
     }
@@ -104,7 +103,12 @@ pub fn apply(router: Router, settings: &HttpSettings) -> Router {
 fn cors_layer(origins: &CorsOrigins) -> CorsLayer {
     let allow_origin = match origins {
         CorsOrigins::Any => AllowOrigin::any(),
-        CorsOrigins::List(list) => AllowOrigin::list(list.iter().cloned()),
+        // A predicate over a shared list rather than `AllowOrigin::list`: axum clones the stack
+        // for every request, and a list is a fresh allocation each time.
+        CorsOrigins::List(list) => {
+            let list: Arc<[HeaderValue]> = list.iter().cloned().collect();
+            AllowOrigin::predicate(move |origin, _| list.contains(origin))
+        }
     };
     CorsLayer::new()
         .allow_origin(allow_origin)
@@ -156,6 +160,7 @@ mod tests {
                 }),
             )
             .route("/echo", post(|body: Bytes| async move { body }))
+            .route("/big", get(|| async { "many words ".repeat(200) }))
     }
 
     fn app() -> Router {
@@ -258,5 +263,20 @@ mod tests {
         assert_eq!(second.status(), StatusCode::TOO_MANY_REQUESTS);
         assert!(second.headers().contains_key(header::RETRY_AFTER));
         assert_eq!(json(second).await["status"], 429);
+    }
+
+    #[tokio::test]
+    async fn compresses_only_when_asked() {
+        let asked = send(app(), Request::get("/big").header(header::ACCEPT_ENCODING, "gzip"), Body::empty()).await;
+        assert_eq!(asked.headers()[header::CONTENT_ENCODING], "gzip");
+        assert!(asked.headers().contains_key(REQUEST_ID));
+        let zipped = asked.into_body().collect().await.unwrap().to_bytes();
+        assert!(zipped.len() < 200, "{} bytes", zipped.len());
+        let plain = send(app(), Request::get("/big"), Body::empty()).await;
+        assert!(!plain.headers().contains_key(header::CONTENT_ENCODING));
+        assert_eq!(plain.into_body().collect().await.unwrap().to_bytes().len(), 2200);
+        let identity =
+            send(app(), Request::get("/big").header(header::ACCEPT_ENCODING, "identity"), Body::empty()).await;
+        assert!(!identity.headers().contains_key(header::CONTENT_ENCODING));
     }
 }

@@ -4,9 +4,11 @@
 //! - [`extract`]: `Json`, `LenientJson`, `Path`, `Query` whose rejections are problems
 //! - [`middleware`]: the one place the layer stack is assembled
 //! - [`rate_limit`]: per-client GCRA limits, in process or in Redis
-//! - `observe` and `guard`: the request id, access log and metrics; the body cap, deadline and
-//!   panic net (both private: [`middleware::apply`] is how they are used)
+//! - `observe`, `guard` and `compress`: the request id, access log and metrics; the body cap,
+//!   deadline and panic net; compression when asked for (private: [`middleware::apply`] is how
+//!   they are used)
 
+mod compress;
 pub mod extract;
 mod guard;
 pub mod middleware;

@@ -31,10 +31,6 @@ use crate::metrics::Metrics;
 /// The request id header, taken from the client when sound, else generated (SPEC 1.7).
 pub const REQUEST_ID: &str = "x-request-id";
 
-/// The request's id, available to handlers as an extension.
-#[derive(Clone, Debug)]
-pub struct RequestId(pub HeaderValue);
-
 /// Wraps a route in [`Observe`].
 #[derive(Clone, Debug)]
 pub(crate) struct ObserveLayer {
@@ -64,7 +60,7 @@ pub(crate) struct Observe<S> {
 
 impl<S> Service<Request> for Observe<S>
 where
-    S: Service<Request, Response = Response, Error = Infallible> + Clone + Send + 'static,
+    S: Service<Request, Response = Response, Error = Infallible> + Send + 'static,
     S::Future: Send + 'static,
 {
     type Response = Response;
@@ -75,12 +71,7 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, mut request: Request) -> Self::Future {
-        // The clone that was polled ready serves this request; a fresh clone waits for the next.
-        let clone = self.inner.clone();
-        let mut inner = std::mem::replace(&mut self.inner, clone);
-        let metrics = self.metrics.clone();
-
+    fn call(&mut self, request: Request) -> Self::Future {
         let started = Instant::now();
         let request_id = request
             .headers()
@@ -88,17 +79,20 @@ where
             .filter(|v| is_sound_id(v.as_bytes()))
             .cloned()
             .unwrap_or_else(new_request_id);
-        request.extensions_mut().insert(RequestId(request_id.clone()));
         let method = request.method().clone();
         let route = request.extensions().get::<MatchedPath>().cloned();
         let uri = request.uri().clone();
         let client = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
+        let span = tracing::info_span!("request", request_id = request_id.to_str().unwrap_or(""));
+        // The inner future owns what it needs, so the inner service is called here rather than
+        // cloned into the future: a clone of the stack below is a clone of every layer's state.
+        let handled = self.inner.call(request).instrument(span);
+        let metrics = self.metrics.clone();
 
         Box::pin(async move {
             let _in_flight = metrics.as_deref().map(Metrics::start_request);
             let id = request_id.to_str().unwrap_or("");
-            let span = tracing::info_span!("request", request_id = id);
-            let Ok(mut response) = inner.call(request).instrument(span).await;
+            let Ok(mut response) = handled.await;
             if response.status().is_client_error() || response.status().is_server_error() {
                 response = with_problem_body(response).await;
             }
@@ -110,7 +104,8 @@ where
                 metrics.record_request(&method, route, response.status(), elapsed);
             }
             let status = response.status().as_u16();
-            let latency_ms = elapsed.as_secs_f64() * 1000.0;
+            // Whole microseconds: a short, exact-looking number in the log.
+            let latency_ms = elapsed.as_micros() as f64 / 1000.0;
             let bytes = http_body::Body::size_hint(response.body()).exact();
             let route = route.unwrap_or("-");
             let path = uri.path();
@@ -118,11 +113,11 @@ where
             // The access line carries the request id itself: it is logged outside the span.
             match response.extensions().get::<InternalError>() {
                 Some(InternalError(cause)) => tracing::error!(
-                    target: "ferrum::access", request_id = id, %method, route, path, status, latency_ms, bytes, client,
+                    target: "ferrum::access", request_id = id, method = method.as_str(), route, path, status, latency_ms, bytes, client,
                     error = &**cause, "request failed"
                 ),
                 None => tracing::info!(
-                    target: "ferrum::access", request_id = id, %method, route, path, status, latency_ms, bytes, client,
+                    target: "ferrum::access", request_id = id, method = method.as_str(), route, path, status, latency_ms, bytes, client,
                     "request"
                 ),
             }

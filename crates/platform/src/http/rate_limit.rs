@@ -253,11 +253,12 @@ where
     }
 
     fn call(&mut self, mut request: Request) -> Self::Future {
+        if is_exempt(request.uri().path()) {
+            return Box::pin(self.inner.call(request));
+        }
+        // The check may wait for Redis: the service that was polled ready goes with the future.
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
-        if is_exempt(request.uri().path()) {
-            return Box::pin(inner.call(request));
-        }
         let limiter = self.limiter.clone();
         Box::pin(async move {
             let client = limiter.client_of(&mut request);
