@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# Instructions per request on GET /health/live, counted by valgrind's callgrind: the same
+# variants as bench/stack.sh (stack, noaccess, quiet, bare), but a count of user-space
+# instructions, which does not move with the load of a shared machine. Kernel work (sockets)
+# is not counted, so these ratios are larger than the req/s ratios of bench/stack.sh.
+#
+# Each server runs under callgrind; after a warm-up the counters are zeroed, wrk sends
+# keep-alive requests for a few seconds (-t1 -c4), the counters are dumped, and the total is
+# divided by the requests wrk completed.
+#
+# Requirements: valgrind (callgrind_control, callgrind_annotate), wrk, curl.
+# Environment: FERRUM_BIN / BARE_BIN to skip the release build; SECONDS_PER_RUN (default 5).
+# Usage: bash bench/stack-instructions.sh
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+RUN=${SECONDS_PER_RUN:-5}
+for tool in valgrind callgrind_control callgrind_annotate wrk curl; do
+    command -v "$tool" >/dev/null 2>&1 || { echo "error: $tool is required" >&2; exit 1; }
+done
+if [ -z "${FERRUM_BIN:-}" ] || [ -z "${BARE_BIN:-}" ]; then
+    (cd "$ROOT" && cargo build --release -p ferrum-server --bin ferrum --example bare_health >&2)
+fi
+BIN=${FERRUM_BIN:-$ROOT/target/release/ferrum}
+BARE=${BARE_BIN:-$ROOT/target/release/examples/bare_health}
+
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/ferrum-instr.XXXXXX")
+PIDS=()
+cleanup() {
+    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+    for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+    rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+next_port=18400
+declare -A PORT
+under_callgrind() {
+    local name=$1
+    shift
+    while port_in_use "$next_port"; do next_port=$((next_port + 1)); done
+    PORT[$name]=$next_port
+    next_port=$((next_port + 1))
+    valgrind --tool=callgrind --callgrind-out-file="$TMP/cg.$name" "${@//PORT/${PORT[$name]}}" \
+        >"$TMP/$name.log" 2>&1 &
+    PIDS+=("$!")
+}
+FLAGS=(--log-format json --metrics true --compress true --cors https://app.example --limit 1000000000-S)
+under_callgrind stack "$BIN" --listen 127.0.0.1:PORT --database-url "sqlite://$TMP/s.db" "${FLAGS[@]}" --log-level info
+under_callgrind noaccess "$BIN" --listen 127.0.0.1:PORT --database-url "sqlite://$TMP/n.db" "${FLAGS[@]}" \
+    --log-level info,ferrum::access=off
+under_callgrind quiet "$BIN" --listen 127.0.0.1:PORT --database-url "sqlite://$TMP/q.db" "${FLAGS[@]}" --log-level warn
+under_callgrind bare "$BARE" 127.0.0.1:PORT
+VARIANTS=(stack noaccess quiet bare)
+
+for _ in $(seq 1 600); do
+    up=1
+    for name in "${VARIANTS[@]}"; do
+        curl -fs -o /dev/null "http://127.0.0.1:${PORT[$name]}/health/live" || up=0
+    done
+    [ "$up" = 1 ] && break
+    sleep 0.5
+done
+[ "$up" = 1 ] || { echo "error: servers not up under valgrind" >&2; exit 1; }
+for name in "${VARIANTS[@]}"; do wrk -t1 -c4 -d2s "http://127.0.0.1:${PORT[$name]}/health/live" >/dev/null; done
+
+declare -A REQUESTS
+callgrind_control -z "${PIDS[@]}" >/dev/null
+for name in "${VARIANTS[@]}"; do
+    REQUESTS[$name]=$(wrk -t1 -c4 -d"${RUN}s" "http://127.0.0.1:${PORT[$name]}/health/live" | awk '/requests in/ { print $1 }')
+done
+callgrind_control -d "${PIDS[@]}" >/dev/null
+sleep 2
+
+declare -A PER
+for name in "${VARIANTS[@]}"; do
+    total=$(callgrind_annotate --threshold=100 --auto=no "$TMP/cg.$name".* 2>/dev/null |
+        awk '/PROGRAM TOTALS/ && !seen { gsub(/,/, "", $1); print $1; seen = 1 }')
+    PER[$name]=$((total / REQUESTS[$name]))
+done
+
+cat <<OUT
+
+## Instructions per request on GET /health/live (callgrind)
+
+- Command: \`bash bench/stack-instructions.sh\`; $(date -u '+%Y-%m-%d %H:%M UTC'); $("$BIN" --version)
+
+| variant | requests counted | instructions / request | vs bare |
+|---|---:|---:|---:|
+OUT
+for name in "${VARIANTS[@]}"; do
+    printf '| %s | %s | %s | %sx |\n' "$name" "${REQUESTS[$name]}" "${PER[$name]}" \
+        "$(awk -v a="${PER[$name]}" -v b="${PER[bare]}" 'BEGIN { printf "%.2f", a / b }')"
+done
+echo
+echo "- stack: all layers, access log at info; noaccess: the same with ferrum::access=off (request span kept); quiet: --log-level warn; bare: plain axum"
