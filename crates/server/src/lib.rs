@@ -2,11 +2,13 @@
 //!
 //! - [`config`]: the command line and environment (SPEC 1.1, 1.2)
 //! - [`app`]: bind, connect with backoff, migrate, compose the modules, serve, shut down
+//! - [`settings`]: the effective configuration, masked, as `ferrum config` shows it
 //! - [`commands`]: `serve`, `migrate`, `healthcheck`, `token`, `config`
 
 pub mod app;
 pub mod commands;
 pub mod config;
+pub mod settings;
 
 pub use app::App;
 pub use config::{Cli, Config, Module};
