@@ -14,7 +14,7 @@ use anyhow::Context as _;
 use axum::Router;
 use ferrum_calc::grpc_routes;
 use ferrum_platform::{
-    BuildInfo, Platform,
+    BuildInfo, Platform, admin,
     auth::{self, AuthKeys},
     config::Environment,
     db::{self, Backoff, migrate::MigrationSet},
@@ -216,7 +216,8 @@ fn acquire_timeout(config: &Config) -> std::time::Duration {
 /// The one place modules are composed (STYLE R3): adding a module touches this and `Module`.
 /// Each part brings its routes with their OpenAPI paths; [`docs::mount`] serves the merged
 /// document at `/openapi.json` and `/docs`, so it lists exactly what is mounted here.
-/// `metrics` is the server's registry when `--metrics` is on.
+/// `metrics` is the server's registry when `--metrics` is on. With `--admin`, the admin routes
+/// (the server's and each module's) are mounted under `/admin`, behind scope `admin`.
 pub fn compose(platform: &Platform, config: &Config, metrics: Option<Arc<Metrics>>) -> Router {
     let mut api = health::routes(platform.db.clone(), platform.build);
     if let Some(metrics) = &metrics {
@@ -238,6 +239,11 @@ pub fn compose(platform: &Platform, config: &Config, metrics: Option<Arc<Metrics
                 tracing::warn!(?module, "module not built yet; skipping");
             }
         }
+    }
+    if config.admin {
+        // A module with admin routes (payments' `/admin/repo`) adds them to this list.
+        let admin_routes = [crate::admin::routes(config)];
+        api = api.merge(admin::mount(admin_routes, platform.auth.clone()));
     }
     docs::mount(api, platform.build)
 }

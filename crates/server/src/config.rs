@@ -5,7 +5,8 @@ use std::time::Duration;
 use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 use ferrum_calc::CalcConfig;
 use ferrum_platform::config::{
-    AuthConfig, DbConfig, HttpConfig, LogConfig, MetricsConfig, RateLimitConfig, named, parse_duration, parse_port,
+    AuthConfig, DbConfig, HttpConfig, LogConfig, MetricsConfig, RateLimitConfig, named, parse_bool, parse_duration,
+    parse_port,
 };
 
 use crate::settings::Settings;
@@ -73,7 +74,7 @@ pub struct TokenArgs {
 
 impl Cli {
     /// The command line `matches` holds, each configuration with its [`Settings`] as given
-    /// (for `ferrum config`).
+    /// (for `ferrum config` and `GET /admin/config`).
     pub fn from_matches(matches: &ArgMatches) -> Result<Self, clap::Error> {
         let mut cli = Self::from_arg_matches(matches)?;
         match (&mut cli.command, matches.subcommand()) {
@@ -142,7 +143,10 @@ pub struct Config {
         value_parser = named(parse_module)
     )]
     pub modules: Vec<Module>,
-    /// Each setting as given, for `ferrum config`; filled in by
+    /// Mount /admin/* (operators' routes, scope `admin`): true or false.
+    #[arg(long = "admin", env = "FERRUM_ADMIN", default_value = "false", num_args = 0..=1, default_missing_value = "true", value_parser = named(parse_bool))]
+    pub admin: bool,
+    /// Each setting as given, for `ferrum config` and `GET /admin/config`; filled in by
     /// [`Cli::from_matches`].
     #[arg(skip)]
     pub settings: Settings,

@@ -2,9 +2,11 @@
 //!
 //! - [`config`]: the command line and environment (SPEC 1.1, 1.2)
 //! - [`app`]: bind, connect with backoff, migrate, compose the modules, serve, shut down
-//! - [`settings`]: the effective configuration, masked, as `ferrum config` shows it
+//! - [`settings`]: the effective configuration, masked, as `ferrum config` and `/admin/config` show it
+//! - [`admin`]: the server's own admin routes (`GET /admin/config`)
 //! - [`commands`]: `serve`, `migrate`, `healthcheck`, `token`, `config`
 
+pub mod admin;
 pub mod app;
 pub mod commands;
 pub mod config;

@@ -1,12 +1,15 @@
 //! The effective configuration as operators see it: every setting by its environment variable,
 //! its value as given (secrets and URL passwords masked) and where it came from. Read from
-//! clap's matches, so it can never drift from what `serve` uses; `ferrum config` prints it.
+//! clap's matches, so it can never drift from what `serve` uses. `ferrum config` prints it and
+//! `GET /admin/config` answers it: one reading, two renderings.
 
 use std::fmt;
 
 use clap::{ArgMatches, Args as _, parser::ValueSource};
 use ferrum_platform::config::{MASK, Secret};
+use serde::Serialize;
 use url::Url;
+use utoipa::ToSchema;
 
 use crate::Config;
 
@@ -16,7 +19,8 @@ const SECRETS: &[&str] = &["FERRUM_HTTP_JWT_SIGNING_KEY", "FERRUM_DATABASE_PASSW
 const URLS: &[&str] = &["FERRUM_DATABASE_URL", "DATABASE_URL", "FERRUM_RATE_LIMIT_REDIS_URL"];
 
 /// Where a setting's value came from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
 pub enum Source {
     /// A command-line flag.
     Flag,
@@ -29,7 +33,8 @@ pub enum Source {
 }
 
 /// One setting, as `ferrum config` prints it.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, ToSchema)]
+#[schema(example = json!({"variable": "FERRUM_HTTP_REQUEST_TIMEOUT", "value": "3s", "source": "default"}))]
 pub struct Setting {
     /// The environment variable that sets it.
     pub variable: String,
@@ -77,8 +82,16 @@ impl Settings {
     }
 }
 
-/// The effective configuration: what `ferrum config` prints.
-#[derive(Clone, Debug)]
+/// The effective configuration: what `ferrum config` prints and `GET /admin/config` answers.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "settings": [
+        {"variable": "FERRUM_ENV", "value": "production", "source": "environment"},
+        {"variable": "FERRUM_HTTP_JWT_SIGNING_KEY", "value": "********", "source": "environment"},
+        {"variable": "FERRUM_GRPC_PORT", "value": null, "source": "unset"}
+    ],
+    "database": "postgres://ferrum:********@db:5432/ferrum"
+}))]
 pub struct ConfigReport {
     /// Every setting, in `ferrum --help` order.
     pub settings: Vec<Setting>,
