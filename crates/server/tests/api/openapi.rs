@@ -59,7 +59,7 @@ async fn routes_match_the_document(flags: &[&str]) {
         build: BUILD,
     };
     let metrics = config.metrics.enabled.then(|| Arc::new(Metrics::new(BUILD)));
-    let router = compose(&platform, &config, metrics);
+    let router = compose(&platform, &config, metrics, &tokio_util::sync::CancellationToken::new());
     let mut paths = mounted_paths(&router);
     assert!(paths.contains("/health/live") && paths.contains("/openapi.json"), "routing table not read: {paths:?}");
     // gRPC services are routed by path on the same port, but they are not REST operations:
