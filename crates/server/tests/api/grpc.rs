@@ -224,6 +224,14 @@ async fn both_ports_drain_and_stop_on_the_signal() {
     assert!(add(&mut own, 1, 1).await.is_err(), "the gRPC port still answers after the stop");
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn answers_the_billionth_prime() {
+    let (_db, server) = started(&[]).await;
+    let mut client = calc(&server.base).await;
+    assert_eq!(nth_primes(&mut client, vec![1_000_000_000]).await.unwrap(), [22_801_763_489]);
+    server.stop().await.unwrap();
+}
+
 /// Values far enough apart to share no work, whose nth primes take seconds to compute: a
 /// call that is still running when the stop signal arrives.
 fn slow_call() -> Vec<u64> {
