@@ -2,16 +2,16 @@
 //! reflection, as one axum router (STYLE R8). Each method only decodes, calls and encodes;
 //! the arithmetic, the limits and the workers know nothing of gRPC.
 
-use std::time::Duration;
+use std::{future::Future, time::Duration};
 
 use axum::Router;
-use futures_util::FutureExt as _;
 use tonic::{Request, Response, Status, service::Routes};
 
 use crate::{
     arith,
     config::CalcConfig,
     deadline,
+    health::health_service,
     proto::{
         AddRequest, AddResponse, MaxRequest, MaxResponse, NthPrimesRequest, NthPrimesResponse, calc_server,
         calc_server::CalcServer,
@@ -30,17 +30,19 @@ pub const SERVICE_NAMES: [&str; 4] = [
 
 /// `calc.Calc`, health and reflection (v1 and v1alpha, so older `grpcurl` builds work too),
 /// ready to merge into the HTTP router or to serve on a port of their own. `request_timeout`
-/// is the server's whole-request deadline (`FERRUM_HTTP_REQUEST_TIMEOUT`).
-pub fn grpc_routes(config: &CalcConfig, request_timeout: Duration) -> Router {
-    routes(CalcService::new(config, request_timeout, PrimeWorkers::per_core()))
+/// is the server's whole-request deadline (`FERRUM_HTTP_REQUEST_TIMEOUT`); health turns
+/// NOT_SERVING when `stopping` resolves (the stop signal). Call it within a Tokio runtime.
+pub fn grpc_routes(
+    config: &CalcConfig,
+    request_timeout: Duration,
+    stopping: impl Future<Output = ()> + Send + 'static,
+) -> Router {
+    routes(CalcService::new(config, request_timeout, PrimeWorkers::per_core()), stopping)
 }
 
 /// [`grpc_routes`] around a given service (tests hold its workers back).
-pub fn routes(calc: CalcService) -> Router {
-    let (health, health_service) = tonic_health::server::health_reporter();
-    // A fresh reporter's lock is free, so setting the status completes on the first poll.
-    let _ = health.set_serving::<CalcServer<CalcService>>().now_or_never();
-    let mut routes = Routes::new(CalcServer::new(calc)).add_service(health_service);
+pub fn routes(calc: CalcService, stopping: impl Future<Output = ()> + Send + 'static) -> Router {
+    let mut routes = Routes::new(CalcServer::new(calc)).add_service(health_service(stopping));
     match (reflection().build_v1(), reflection().build_v1alpha()) {
         (Ok(v1), Ok(v1alpha)) => routes = routes.add_service(v1).add_service(v1alpha),
         // Only a corrupt embedded descriptor can fail here; calc still serves without it.
@@ -115,7 +117,7 @@ mod tests {
         let service = CalcService::new(&CalcConfig::default(), request_timeout, PrimeWorkers::with_permits(0));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let origin = format!("http://{}", listener.local_addr().unwrap()).parse().unwrap();
-        tokio::spawn(async move { axum::serve(listener, routes(service)).await });
+        tokio::spawn(async move { axum::serve(listener, routes(service, std::future::pending())).await });
         let http2 = Client::builder(TokioExecutor::new()).http2_only(true).build_http();
         CalcClient::with_origin(http2, origin)
     }

@@ -4,7 +4,8 @@
 //! - [`limits`]: what one NthPrimes call may ask; [`error`]: what goes wrong, mapped to gRPC codes
 //! - [`proto`]: the messages, client and server generated from `proto/calc.proto`
 //! - with the `service` feature (on by default): [`config`] (`FERRUM_CALC_MAX_N`), [`workers`]
-//!   (bounded blocking computation), [`deadline`] and [`grpc`], the router `ferrum serve` mounts.
+//!   (bounded blocking computation), [`deadline`], [`health`] (NOT_SERVING from the stop signal
+//!   on) and [`grpc`], the router `ferrum serve` mounts.
 //!   `ferrum-cli` turns it off and builds only the client.
 
 pub mod arith;
@@ -19,6 +20,8 @@ pub mod config;
 pub mod deadline;
 #[cfg(feature = "service")]
 pub mod grpc;
+#[cfg(feature = "service")]
+pub mod health;
 #[cfg(feature = "service")]
 pub mod workers;
 

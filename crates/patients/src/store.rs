@@ -102,17 +102,7 @@ impl Store {
                     .await
             }
             Db::Postgres(pool) => {
-                let row = sqlx::query(INSERT)
-                    .bind(&fields.first_name)
-                    .bind(&fields.last_name)
-                    .bind(&fields.address)
-                    .bind(&fields.phone)
-                    .bind(&fields.email)
-                    .bind(fields.first_name_folded())
-                    .bind(fields.last_name_folded())
-                    .bind(now)
-                    .fetch_one(pool)
-                    .await?;
+                let row = bind_fields(sqlx::query(INSERT), &fields, now).fetch_one(pool).await?;
                 Ok(from_pg(&row)?)
             }
         }
@@ -189,19 +179,8 @@ impl Store {
                     .await
             }
             Db::Postgres(pool) => {
-                let row = sqlx::query(UPDATE)
-                    .bind(&fields.first_name)
-                    .bind(&fields.last_name)
-                    .bind(&fields.address)
-                    .bind(&fields.phone)
-                    .bind(&fields.email)
-                    .bind(fields.first_name_folded())
-                    .bind(fields.last_name_folded())
-                    .bind(now)
-                    .bind(id)
-                    .bind(expected)
-                    .fetch_optional(pool)
-                    .await?;
+                let row =
+                    bind_fields(sqlx::query(UPDATE), &fields, now).bind(id).bind(expected).fetch_optional(pool).await?;
                 match row {
                     Some(row) => Ok(Versioned::Done(from_pg(&row)?)),
                     None => Ok(missed(current_version_pg(pool, id).await?)),
@@ -232,6 +211,23 @@ impl Store {
             }
         }
     }
+}
+
+/// A PostgreSQL statement with its arguments being bound.
+type PgQuery<'q> = sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>;
+
+/// Binds `$1` to `$8`, which INSERT and UPDATE share: the fields, the folded names the search
+/// reads, and the time of the write.
+fn bind_fields<'q>(query: PgQuery<'q>, fields: &PatientFields, now: DateTime<Utc>) -> PgQuery<'q> {
+    query
+        .bind(&fields.first_name)
+        .bind(&fields.last_name)
+        .bind(&fields.address)
+        .bind(&fields.phone)
+        .bind(&fields.email)
+        .bind(fields.first_name_folded())
+        .bind(fields.last_name_folded())
+        .bind(now)
 }
 
 /// A versioned write matched no row: either the patient is gone or its version moved on.

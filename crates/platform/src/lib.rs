@@ -1,5 +1,6 @@
 //! The Ferrum platform: everything the domain modules share and nothing about any domain.
 //!
+//! - [`admin`]: `/admin/*`, the operators' routes behind scope `admin` (SPEC 1.1 `--admin`)
 //! - [`config`]: the platform's configuration sections (SPEC 1.1) and their value parsers
 //! - [`telemetry`]: structured logs
 //! - [`db`]: the database handle over SQLite or PostgreSQL, connection with backoff, migrations
@@ -12,6 +13,7 @@
 //! - [`profiling`]: `/debug/pprof/profile`, CPU profiles on demand
 //! - [`shutdown`]: the stop signal (SIGINT or SIGTERM)
 
+pub mod admin;
 pub mod auth;
 pub mod config;
 pub mod db;

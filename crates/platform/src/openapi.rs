@@ -9,7 +9,8 @@ use axum::http::StatusCode;
 use utoipa::{
     Modify, OpenApi, ToResponse,
     openapi::{
-        ContentBuilder, Ref, RefOr,
+        ContentBuilder, PathItem, Ref, RefOr,
+        path::Operation,
         response::{Response, ResponseBuilder},
         security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
     },
@@ -77,21 +78,26 @@ impl Modify for BearerScheme {
 /// annotations cannot say it.
 pub(crate) fn add_rate_limit_responses(doc: &mut utoipa::openapi::OpenApi) {
     for (_, item) in doc.paths.paths.iter_mut().filter(|(path, _)| !rate_limit::is_exempt(path)) {
-        let operations = [
-            &mut item.get,
-            &mut item.put,
-            &mut item.post,
-            &mut item.delete,
-            &mut item.options,
-            &mut item.head,
-            &mut item.patch,
-            &mut item.trace,
-        ];
-        for operation in operations.into_iter().flatten() {
+        for operation in operations_mut(item) {
             let too_many = RefOr::Ref(Ref::from_response_name("TooManyRequests"));
             operation.responses.responses.entry("429".to_owned()).or_insert(too_many);
         }
     }
+}
+
+/// The operations of a path, whatever their methods.
+pub(crate) fn operations_mut(item: &mut PathItem) -> impl Iterator<Item = &mut Operation> {
+    let operations = [
+        &mut item.get,
+        &mut item.put,
+        &mut item.post,
+        &mut item.delete,
+        &mut item.options,
+        &mut item.head,
+        &mut item.patch,
+        &mut item.trace,
+    ];
+    operations.into_iter().flatten()
 }
 
 /// A problem+json response for the document; modules build their own special cases on it.

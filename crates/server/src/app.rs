@@ -14,7 +14,7 @@ use anyhow::Context as _;
 use axum::Router;
 use ferrum_calc::grpc_routes;
 use ferrum_platform::{
-    BuildInfo, Platform,
+    BuildInfo, Platform, admin,
     auth::{self, AuthKeys},
     config::Environment,
     db::{self, Backoff, migrate::MigrationSet},
@@ -135,13 +135,13 @@ impl App {
             build: self.build,
         };
         let settings = HttpSettings { rate_limiter: rate_limiter(&self.config, &platform).await?, ..settings };
-        let router = middleware::apply(compose(&platform, &self.config, metrics.clone()), &settings);
+        let router = middleware::apply(compose(&platform, &self.config, metrics.clone(), &stopping), &settings);
         let listener = tokio::net::TcpListener::from_std(self.listener)?;
         let serving_http = serve(listener, router, stopping.clone().cancelled_owned());
         let serving_grpc = match self.grpc {
             // The same layers as the HTTP port (request ids, access log, limits), calc alone.
             Some((grpc_listener, addr)) => {
-                let router = middleware::apply(calc_routes(&self.config, metrics), &settings);
+                let router = middleware::apply(calc_routes(&self.config, metrics, &stopping), &settings);
                 let listener = tokio::net::TcpListener::from_std(grpc_listener)?;
                 tracing::info!(%addr, "serving gRPC");
                 Some(serve(listener, router, stopping.clone().cancelled_owned()))
@@ -216,8 +216,15 @@ fn acquire_timeout(config: &Config) -> std::time::Duration {
 /// The one place modules are composed (STYLE R3): adding a module touches this and `Module`.
 /// Each part brings its routes with their OpenAPI paths; [`docs::mount`] serves the merged
 /// document at `/openapi.json` and `/docs`, so it lists exactly what is mounted here.
-/// `metrics` is the server's registry when `--metrics` is on.
-pub fn compose(platform: &Platform, config: &Config, metrics: Option<Arc<Metrics>>) -> Router {
+/// `metrics` is the server's registry when `--metrics` is on; `stopping` is cancelled by the
+/// stop signal. With `--admin`, the admin routes (the server's and each module's) are mounted
+/// under `/admin`, behind scope `admin`.
+pub fn compose(
+    platform: &Platform,
+    config: &Config,
+    metrics: Option<Arc<Metrics>>,
+    stopping: &CancellationToken,
+) -> Router {
     let mut api = health::routes(platform.db.clone(), platform.build);
     if let Some(metrics) = &metrics {
         api = api.merge(metrics::routes(metrics.clone(), Some(platform.db.clone())));
@@ -233,18 +240,24 @@ pub fn compose(platform: &Platform, config: &Config, metrics: Option<Arc<Metrics
             Module::Patients => api = api.merge(ferrum_patients::routes(platform)),
             // gRPC, routed by path (`/calc.Calc/Add`) on the same port. Its paths carry no
             // OpenAPI operations: calc.proto and server reflection describe them.
-            Module::Calc => api = api.merge(OpenApiRouter::from(calc_routes(config, metrics.clone()))),
+            Module::Calc => api = api.merge(OpenApiRouter::from(calc_routes(config, metrics.clone(), stopping))),
             Module::Care | Module::Payments | Module::Chirps => {
                 tracing::warn!(?module, "module not built yet; skipping");
             }
         }
     }
+    if config.admin {
+        // A module with admin routes (payments' `/admin/repo`) adds them to this list.
+        let admin_routes = [crate::admin::routes(config)];
+        api = api.merge(admin::mount(admin_routes, platform.auth.clone()));
+    }
     docs::mount(api, platform.build)
 }
 
-/// The calc gRPC services, with their calls counted in `metrics` when it is on.
-fn calc_routes(config: &Config, metrics: Option<Arc<Metrics>>) -> Router {
-    let routes = grpc_routes(&config.calc, config.http.request_timeout);
+/// The calc gRPC services, with their calls counted in `metrics` when it is on; their health
+/// turns NOT_SERVING when `stopping` is cancelled, while in-flight calls drain.
+fn calc_routes(config: &Config, metrics: Option<Arc<Metrics>>, stopping: &CancellationToken) -> Router {
+    let routes = grpc_routes(&config.calc, config.http.request_timeout, stopping.clone().cancelled_owned());
     match metrics {
         Some(metrics) => metrics::track_grpc(routes, metrics),
         None => routes,

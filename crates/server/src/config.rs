@@ -2,11 +2,14 @@
 
 use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 use ferrum_calc::CalcConfig;
 use ferrum_platform::config::{
-    AuthConfig, DbConfig, HttpConfig, LogConfig, MetricsConfig, RateLimitConfig, named, parse_duration, parse_port,
+    AuthConfig, DbConfig, HttpConfig, LogConfig, MetricsConfig, RateLimitConfig, named, parse_bool, parse_duration,
+    parse_port,
 };
+
+use crate::settings::Settings;
 
 /// `ferrum --version`: the injected version and build date.
 const VERSION: &str = concat!(env!("FERRUM_VERSION"), " (built ", env!("FERRUM_BUILD_DATE"), ")");
@@ -70,6 +73,29 @@ pub struct TokenArgs {
 }
 
 impl Cli {
+    /// The command line `matches` holds, each configuration with its [`Settings`] as given
+    /// (for `ferrum config` and `GET /admin/config`).
+    pub fn from_matches(matches: &ArgMatches) -> Result<Self, clap::Error> {
+        let mut cli = Self::from_arg_matches(matches)?;
+        match (&mut cli.command, matches.subcommand()) {
+            (None, _) => cli.serve.settings = Settings::read(matches),
+            (Some(Command::Serve(config) | Command::Migrate(config) | Command::Config(config)), Some((_, matches))) => {
+                config.settings = Settings::read(matches);
+            }
+            _ => {}
+        }
+        Ok(cli)
+    }
+
+    /// Parses `args` as `ferrum` parses its command line (tests, tools).
+    pub fn try_parse_args<I, T>(args: I) -> Result<Self, clap::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<std::ffi::OsString> + Clone,
+    {
+        Self::from_matches(&Self::command().try_get_matches_from(args)?)
+    }
+
     /// The configuration to serve with (`ferrum` alone or `ferrum serve`); `None` for the
     /// other commands.
     pub fn into_config(self) -> Config {
@@ -117,6 +143,13 @@ pub struct Config {
         value_parser = named(parse_module)
     )]
     pub modules: Vec<Module>,
+    /// Mount /admin/* (operators' routes, scope `admin`): true or false.
+    #[arg(long = "admin", env = "FERRUM_ADMIN", default_value = "false", num_args = 0..=1, default_missing_value = "true", value_parser = named(parse_bool))]
+    pub admin: bool,
+    /// Each setting as given, for `ferrum config` and `GET /admin/config`; filled in by
+    /// [`Cli::from_matches`].
+    #[arg(skip)]
+    pub settings: Settings,
 }
 
 impl Config {

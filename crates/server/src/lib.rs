@@ -2,11 +2,15 @@
 //!
 //! - [`config`]: the command line and environment (SPEC 1.1, 1.2)
 //! - [`app`]: bind, connect with backoff, migrate, compose the modules, serve, shut down
+//! - [`settings`]: the effective configuration, masked, as `ferrum config` and `/admin/config` show it
+//! - [`admin`]: the server's own admin routes (`GET /admin/config`)
 //! - [`commands`]: `serve`, `migrate`, `healthcheck`, `token`, `config`
 
+pub mod admin;
 pub mod app;
 pub mod commands;
 pub mod config;
+pub mod settings;
 
 pub use app::App;
 pub use config::{Cli, Config, Module};

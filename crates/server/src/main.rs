@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use clap::{CommandFactory, FromArgMatches};
+use clap::CommandFactory;
 use ferrum_server::{
     Cli,
     commands::{healthcheck, migrate, serve, show_config, token},
@@ -12,17 +12,13 @@ use ferrum_server::{
 fn main() -> ExitCode {
     // A missing .env is the normal case.
     let _ = dotenvy::dotenv();
-    let matches = Cli::command().get_matches();
-    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|error| error.exit());
+    let cli = Cli::from_matches(&Cli::command().get_matches()).unwrap_or_else(|error| error.exit());
     match cli.command {
         None => serve(cli.serve),
         Some(Command::Serve(config)) => serve(config),
         Some(Command::Migrate(config)) => migrate(config),
         Some(Command::Healthcheck(args)) => healthcheck(&args),
         Some(Command::Token(args)) => token(&args),
-        Some(Command::Config(config)) => match matches.subcommand_matches("config") {
-            Some(config_matches) => show_config(&config, config_matches),
-            None => ExitCode::FAILURE,
-        },
+        Some(Command::Config(config)) => show_config(&config),
     }
 }

@@ -10,7 +10,7 @@ use std::{net::SocketAddr, time::Duration};
 use clap::Args;
 use url::Url;
 
-pub use secret::Secret;
+pub use secret::{MASK, Secret};
 pub use units::{named, parse_duration, parse_size};
 
 use crate::http::rate_limit::{RateLimit, parse_rate_limit};

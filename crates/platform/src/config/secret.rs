@@ -4,6 +4,9 @@ use std::{fmt, str::FromStr};
 
 use url::Url;
 
+/// What is shown in place of a secret.
+pub const MASK: &str = "********";
+
 /// Wraps a secret (a key, a password, a URL with a password) so printing it masks it.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Secret<T>(T);
@@ -22,18 +25,25 @@ impl<T> Secret<T> {
 
 impl fmt::Debug for Secret<String> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("\"********\"")
+        write!(f, "\"{MASK}\"")
     }
 }
 
-/// A URL keeps everything but its password visible: an operator needs the host to debug.
-impl fmt::Debug for Secret<Url> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl Secret<Url> {
+    /// The URL with its password, if any, as `********`: everything else stays visible, since an
+    /// operator needs the host to debug.
+    pub fn masked(&self) -> Url {
         let mut shown = self.0.clone();
         if shown.password().is_some() {
-            let _ = shown.set_password(Some("********"));
+            let _ = shown.set_password(Some(MASK));
         }
-        write!(f, "\"{shown}\"")
+        shown
+    }
+}
+
+impl fmt::Debug for Secret<Url> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "\"{}\"", self.masked())
     }
 }
 

@@ -240,3 +240,64 @@ async fn both_ports_drain_and_stop_on_the_signal() {
     assert!(started.elapsed() < Duration::from_secs(5), "took {:?}", started.elapsed());
     assert!(add(&mut own, 1, 1).await.is_err(), "the gRPC port still answers after the stop");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn answers_the_billionth_prime() {
+    let (_db, server) = started(&[]).await;
+    let mut client = calc(&server.base).await;
+    assert_eq!(nth_primes(&mut client, vec![1_000_000_000]).await.unwrap(), [22_801_763_489]);
+    server.stop().await.unwrap();
+}
+
+/// Values far enough apart to share no work, whose nth primes take seconds to compute: a
+/// call that is still running when the stop signal arrives.
+fn slow_call() -> Vec<u64> {
+    (0..SLOW_VALUES).map(|k| 1_000_000_000_000 - k * 20_000_000_000).collect()
+}
+const SLOW_VALUES: u64 = 4;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_turns_not_serving_while_calls_drain() {
+    let (_db, server) = started(&["--grpc-port", "0", "--timeout", "60s"]).await;
+    let ports = [server.base.clone(), server.grpc.clone().unwrap()];
+    let mut watches = Vec::new();
+    for url in &ports {
+        let mut health = HealthClient::new(channel(url).await);
+        for service in ["", "calc.Calc"] {
+            let request = HealthCheckRequest { service: service.into() };
+            let mut watch = health.watch(request).await.unwrap().into_inner();
+            let first = watch.message().await.unwrap().unwrap().status;
+            assert_eq!(first, ServingStatus::Serving as i32, "{url} {service:?}");
+            watches.push((format!("{url} {service:?}"), watch));
+        }
+    }
+    let in_flight = || async {
+        let text = server.client.get(server.url("/metrics")).send().await.unwrap().text().await.unwrap();
+        sample(&text, "http_requests_in_flight").unwrap()
+    };
+    let before = in_flight().await;
+    let mut client = calc(&server.base).await;
+    let call = tokio::spawn(async move { nth_primes(&mut client, slow_call()).await });
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while in_flight().await <= before {
+        assert!(tokio::time::Instant::now() < deadline, "the call never arrived");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+
+    let started = std::time::Instant::now();
+    let stopped = tokio::spawn(server.stop());
+    for (name, watch) in &mut watches {
+        let status = watch.message().await.unwrap().expect("a status after the stop").status;
+        assert_eq!(status, ServingStatus::NotServing as i32, "{name}");
+    }
+    assert!(!call.is_finished(), "NOT_SERVING came only after the in-flight call had ended");
+    for (name, watch) in &mut watches {
+        assert!(watch.message().await.unwrap().is_none(), "{name}: the watch outlives the stop");
+    }
+    // The call drains to its answer, and the watches do not hold the stop to the grace period.
+    let answers = call.await.unwrap().expect("the in-flight call is answered");
+    assert_eq!(answers.len(), slow_call().len());
+    assert_eq!(answers[0], 29_996_224_275_833, "the 10^12th prime");
+    stopped.await.unwrap().unwrap();
+    assert!(started.elapsed() < Duration::from_secs(25), "took {:?}", started.elapsed());
+}

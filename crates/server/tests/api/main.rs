@@ -2,6 +2,7 @@
 //! and the binary itself.
 #![expect(clippy::unwrap_used, clippy::expect_used, reason = "a test fails loudly on what it did not expect")]
 
+mod admin;
 mod binary;
 mod commands;
 mod deployment;
@@ -16,7 +17,6 @@ mod rate_limit;
 
 use std::time::Duration;
 
-use clap::Parser;
 use ferrum_platform::db::Backoff;
 use ferrum_server::{App, BUILD, Cli};
 use tokio::{sync::oneshot, task::JoinHandle};
@@ -53,7 +53,7 @@ impl Server {
             args.extend(["--database-url", database.as_str()]);
         }
         args.extend_from_slice(flags);
-        let config = Cli::try_parse_from(args).unwrap().into_config();
+        let config = Cli::try_parse_args(args).unwrap().into_config();
         let app = App::bind(config, BUILD).unwrap().with_backoff(QUICK_BACKOFF);
         let base = format!("http://{}", app.local_addr());
         let grpc = app.grpc_addr().map(|addr| format!("http://{addr}"));

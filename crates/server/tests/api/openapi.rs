@@ -3,7 +3,6 @@
 
 use std::{collections::BTreeSet, sync::Arc, time::Duration};
 
-use clap::Parser;
 use ferrum_platform::{Platform, auth::AuthKeys, metrics::Metrics};
 use ferrum_server::{BUILD, Cli, app::compose};
 use ferrum_testkit::{
@@ -52,7 +51,7 @@ async fn routes_match_the_document(flags: &[&str]) {
 
     let mut args = vec!["ferrum", "--database-url", db.url.as_str()];
     args.extend_from_slice(flags);
-    let config = Cli::try_parse_from(args).unwrap().into_config();
+    let config = Cli::try_parse_args(args).unwrap().into_config();
     let platform = Platform {
         db: db.db.clone(),
         auth: Arc::new(AuthKeys::new(&config.auth)),
@@ -60,7 +59,7 @@ async fn routes_match_the_document(flags: &[&str]) {
         build: BUILD,
     };
     let metrics = config.metrics.enabled.then(|| Arc::new(Metrics::new(BUILD)));
-    let router = compose(&platform, &config, metrics);
+    let router = compose(&platform, &config, metrics, &tokio_util::sync::CancellationToken::new());
     let mut paths = mounted_paths(&router);
     assert!(paths.contains("/health/live") && paths.contains("/openapi.json"), "routing table not read: {paths:?}");
     // gRPC services are routed by path on the same port, but they are not REST operations:
@@ -100,6 +99,11 @@ async fn profiling_is_documented_when_mounted() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_routes_are_documented_when_mounted() {
+    routes_match_the_document(&["--admin"]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_switched_off_are_not_documented() {
     routes_match_the_document(&["--metrics", "false"]).await;
 }
@@ -111,7 +115,7 @@ async fn a_module_switched_off_is_not_documented() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serves_an_openapi_3_1_document() {
-    let (_db, server) = started(&[]).await;
+    let (_db, server) = started(&["--admin"]).await;
     let doc = document(&server).await;
     assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"), "{}", doc["openapi"]);
     assert_eq!(doc["info"]["title"], "Ferrum");
@@ -132,11 +136,15 @@ async fn serves_an_openapi_3_1_document() {
     // Operations behind a token say which scope and answer 401 and 403; the public ones don't.
     for (method, path) in documented(&doc) {
         let operation = &doc["paths"][&path][method.to_ascii_lowercase()];
-        let guarded = path.starts_with("/api/");
         let security = &operation["security"];
-        if guarded {
-            assert_eq!(security, &serde_json::json!([{"bearer": ["patients"]}]), "{method} {path}");
-            for status in ["401", "403", "429", "503", "504"] {
+        let guard = match path.split('/').nth(1) {
+            Some("api") => Some(("patients", &["401", "403", "429", "503", "504"][..])),
+            Some("admin") => Some(("admin", &["401", "403", "429"][..])),
+            _ => None,
+        };
+        if let Some((scope, statuses)) = guard {
+            assert_eq!(security, &serde_json::json!([{"bearer": [scope]}]), "{method} {path}");
+            for status in statuses {
                 assert!(operation["responses"][status].is_object(), "{method} {path} lacks {status}");
             }
         } else {
