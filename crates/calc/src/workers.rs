@@ -9,7 +9,7 @@
 use std::{
     num::NonZeroUsize,
     sync::{
-        Arc,
+        Arc, OnceLock,
         atomic::{AtomicBool, Ordering},
     },
     time::Duration,
@@ -26,9 +26,14 @@ pub struct PrimeWorkers {
 }
 
 impl PrimeWorkers {
-    /// As many computations at once as the machine has cores (at least one).
+    /// As many computations at once as the machine has cores (at least one), shared by the
+    /// whole process: the HTTP port and the gRPC port (each with its own router) draw on the
+    /// same cores, so they draw on the same permits.
     pub fn per_core() -> Self {
-        Self::with_permits(std::thread::available_parallelism().map_or(1, NonZeroUsize::get))
+        static SHARED: OnceLock<PrimeWorkers> = OnceLock::new();
+        SHARED
+            .get_or_init(|| Self::with_permits(std::thread::available_parallelism().map_or(1, NonZeroUsize::get)))
+            .clone()
     }
 
     /// At most `permits` computations at once (tests use zero to hold every call back).
@@ -134,5 +139,11 @@ mod tests {
         let started = std::time::Instant::now();
         assert_eq!(workers.nth_primes(vec![6], 10, PLENTY).await.unwrap(), [13]);
         assert!(started.elapsed() < Duration::from_secs(4), "the worker was held for {:?}", started.elapsed());
+    }
+
+    #[test]
+    fn every_router_of_the_process_shares_one_pool() {
+        let (http_port, grpc_port) = (PrimeWorkers::per_core(), PrimeWorkers::per_core());
+        assert!(Arc::ptr_eq(&http_port.permits, &grpc_port.permits));
     }
 }

@@ -57,18 +57,10 @@ mod tests {
         body::Body,
         http::{Request, StatusCode, header},
     };
-    use clap::Parser;
     use tower::ServiceExt as _;
     use utoipa_axum::routes;
 
     use super::*;
-    use crate::config::AuthConfig;
-
-    #[derive(Parser)]
-    struct Cli {
-        #[command(flatten)]
-        auth: AuthConfig,
-    }
 
     /// Answers 200 with "pong".
     #[utoipa::path(get, path = "/ping", responses((status = 200, description = "pong")))]
@@ -77,7 +69,7 @@ mod tests {
     }
 
     fn keys() -> Arc<AuthKeys> {
-        Arc::new(AuthKeys::new(&Cli::try_parse_from(["t", "--jwt-signing-key", "k"]).unwrap().auth))
+        Arc::new(auth::test_keys("k"))
     }
 
     async fn status(router: &Router, path: &str, token: Option<&str>) -> StatusCode {
