@@ -62,7 +62,8 @@ pub struct PatientBody {
     #[schema(max_length = 256)]
     pub email: Option<String>,
     /// Update only: the version the client last saw. Like `If-Match`, it makes the update
-    /// conditional (409 when stale); ignored on create.
+    /// conditional (409 when stale); ignored on create. Any JSON number that is a whole number
+    /// in range is read exactly (`3`, `3.0`, `3e0`); `3.5` or a value outside int64 is 422.
     pub version: Option<i64>,
 }
 
@@ -75,6 +76,7 @@ struct PatientBodyFields {
     address: Option<String>,
     phone: Option<String>,
     email: Option<String>,
+    #[serde(default, deserialize_with = "ferrum_platform::http::integer::optional_i64")]
     version: Option<i64>,
 }
 
