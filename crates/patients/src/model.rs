@@ -126,7 +126,8 @@ impl PatientFields {
 impl TryFrom<PatientBody> for PatientFields {
     type Error = Vec<FieldError>;
 
-    /// Checks every field and reports every problem at once.
+    /// Checks every field and reports every problem at once. U+0000 is refused everywhere:
+    /// PostgreSQL cannot store it in text, and both databases must behave the same.
     fn try_from(body: PatientBody) -> Result<Self, Vec<FieldError>> {
         let mut errors = Vec::new();
         let first_name = body.first_name.as_deref().unwrap_or("").trim().to_owned();
@@ -135,12 +136,15 @@ impl TryFrom<PatientBody> for PatientFields {
             n if n > MAX_FIRST_NAME => {
                 errors.push(FieldError::new("first_name", format!("must be at most {MAX_FIRST_NAME} characters")));
             }
+            _ if first_name.contains('\0') => errors.push(FieldError::new("first_name", NO_NUL)),
             _ => {}
         }
         let mut optional = |name: &str, value: Option<String>| {
             let value = value.as_deref().unwrap_or("").trim().to_owned();
             if value.chars().count() > MAX_FIELD {
                 errors.push(FieldError::new(name, format!("must be at most {MAX_FIELD} characters")));
+            } else if value.contains('\0') {
+                errors.push(FieldError::new(name, NO_NUL));
             }
             value
         };
@@ -148,12 +152,16 @@ impl TryFrom<PatientBody> for PatientFields {
         let address = optional("address", body.address);
         let phone = optional("phone", body.phone);
         let email = optional("email", body.email);
-        if !email.is_empty() && !is_email_address(&email) {
+        let email_sound = !errors.iter().any(|e| e.field == "email");
+        if email_sound && !email.is_empty() && !is_email_address(&email) {
             errors.push(FieldError::new("email", "must be an email address like name@example.org"));
         }
         if errors.is_empty() { Ok(Self { first_name, last_name, address, phone, email }) } else { Err(errors) }
     }
 }
+
+/// What a field holding U+0000 is told.
+const NO_NUL: &str = "must not contain the character U+0000";
 
 /// A pragmatic address check: one `@`, a local part, a dotted-or-not domain of sane characters,
 /// no spaces. Deliverability is the mail server's business, not ours.
