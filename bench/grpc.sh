@@ -34,74 +34,18 @@ PORT=${PORT:-18199}
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 COMMAND="DURATION=$DURATION bash bench/grpc.sh"
+# shellcheck source=../scripts/lib.sh
+. "$ROOT/scripts/lib.sh"
 
-log() { printf '%s\n' "$*" >&2; }
-die() { log "error: $*"; exit 1; }
-
-# --- h2load -------------------------------------------------------------------------------
-if ! command -v h2load >/dev/null 2>&1; then
-    log "h2load not found; installing nghttp2-client with apt-get"
-    SUDO=
-    if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; fi
-    $SUDO apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq nghttp2-client >/dev/null
-fi
-command -v h2load >/dev/null 2>&1 || die "h2load is still missing"
+ferrum_require h2load nghttp2-client "h2load not found; installing nghttp2-client with apt-get"
 command -v curl >/dev/null 2>&1 || die "curl is required"
+ferrum_binary release
 
-# --- binary -------------------------------------------------------------------------------
-if [ -n "${FERRUM_BIN:-}" ]; then
-    BIN=$FERRUM_BIN
-else
-    log "building the release binary (cargo build --release -p ferrum-server)"
-    (cd "$ROOT" && cargo build --release -p ferrum-server >&2)
-    BIN=$ROOT/target/release/ferrum
-fi
-[ -x "$BIN" ] || die "no executable server at $BIN"
-
-# --- temp dir, cleanup --------------------------------------------------------------------
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/ferrum-grpc-bench.XXXXXX")
-SERVER_PID=
-cleanup() {
-    if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
-        kill -TERM "$SERVER_PID" 2>/dev/null || true
-        for _ in $(seq 1 100); do
-            kill -0 "$SERVER_PID" 2>/dev/null || break
-            sleep 0.05
-        done
-        kill -KILL "$SERVER_PID" 2>/dev/null || true
-        wait "$SERVER_PID" 2>/dev/null || true
-    fi
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-# --- free ports ---------------------------------------------------------------------------
-port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-free_port() {
-    local port=$1
-    for _ in $(seq 1 50); do
-        port_in_use "$port" || { echo "$port"; return; }
-        port=$((port + 1))
-    done
-    die "no free port found from $1"
-}
-PORT=$(free_port "$PORT")
-GRPC_PORT=$(free_port $((PORT + 1)))
-BASE="http://127.0.0.1:$PORT"
-
-# --- start --------------------------------------------------------------------------------
-SERVER_LOG=$TMP/server.log
-"$BIN" --listen "127.0.0.1:$PORT" --grpc-port "$GRPC_PORT" --database-url "sqlite://$TMP/bench.db" \
-    --log-format json >"$SERVER_LOG" 2>&1 &
-SERVER_PID=$!
-for _ in $(seq 1 3000); do
-    curl -fsS -o /dev/null --max-time 1 "$BASE/health/ready" 2>/dev/null && break
-    kill -0 "$SERVER_PID" 2>/dev/null || { tail -n 20 "$SERVER_LOG" >&2; die "server exited during startup"; }
-    sleep 0.01
-done
-curl -fsS -o /dev/null "$BASE/health/ready" || die "server not ready after 30 s"
+ferrum_tempdir ferrum-grpc-bench
+PORT=$(ferrum_free_port "$PORT")
+GRPC_PORT=$(ferrum_free_port $((PORT + 1)))
+ferrum_start_server --grpc-port "$GRPC_PORT"
+ferrum_wait_ready
 log "serving on $PORT (gRPC also on $GRPC_PORT), pid $SERVER_PID"
 
 # One gRPC message: compressed flag 0, length 4, then AddRequest{a = 2, b = 5} in protobuf
@@ -171,7 +115,4 @@ cat <<EOF
 - A single Add checked with curl afterwards: grpc-status ${ANSWER:-missing}
 EOF
 
-warnings=$(grep -cE '"level":"(WARN|ERROR)"' "$SERVER_LOG" || true)
-log ""
-log "server log: $(wc -l <"$SERVER_LOG") lines, ${warnings:-0} at WARN or ERROR"
-grep -E '"level":"(WARN|ERROR)"' "$SERVER_LOG" | tail -n 5 >&2 || true
+ferrum_log_summary

@@ -31,86 +31,25 @@ PORT=${PORT:-18099}
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 COMMAND="DURATION=$DURATION bash bench/http.sh"
+# shellcheck source=../scripts/lib.sh
+. "$ROOT/scripts/lib.sh"
 
-log() { printf '%s\n' "$*" >&2; }
-die() { log "error: $*"; exit 1; }
-
-# --- wrk ----------------------------------------------------------------------------------
-if ! command -v wrk >/dev/null 2>&1; then
-    log "wrk not found; installing it with apt-get"
-    SUDO=
-    if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; fi
-    $SUDO apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq wrk >/dev/null
-fi
-command -v wrk >/dev/null 2>&1 || die "wrk is still missing"
+ferrum_require wrk wrk "wrk not found; installing it with apt-get"
 command -v curl >/dev/null 2>&1 || die "curl is required"
 
-# --- binary -------------------------------------------------------------------------------
-if [ -n "${FERRUM_BIN:-}" ]; then
-    BIN=$FERRUM_BIN
-else
-    log "building the release binary (cargo build --release -p ferrum-server)"
-    (cd "$ROOT" && cargo build --release -p ferrum-server >&2)
-    BIN=$ROOT/target/release/ferrum
-fi
+ferrum_binary release
 if [ -n "${BARE_BIN:-}" ]; then
     BARE=$BARE_BIN
 else
     (cd "$ROOT" && cargo build --release -p ferrum-server --example bare_health >&2)
     BARE=$ROOT/target/release/examples/bare_health
 fi
-[ -x "$BIN" ] || die "no executable server at $BIN"
 [ -x "$BARE" ] || die "no reference server at $BARE"
 
-# --- temp dir, cleanup --------------------------------------------------------------------
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/ferrum-bench.XXXXXX")
-SERVER_PID=
-BARE_PID=
-cleanup() {
-    if [ -n "$BARE_PID" ]; then kill "$BARE_PID" 2>/dev/null || true; fi
-    if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
-        kill -TERM "$SERVER_PID" 2>/dev/null || true
-        for _ in $(seq 1 100); do
-            kill -0 "$SERVER_PID" 2>/dev/null || break
-            sleep 0.05
-        done
-        kill -KILL "$SERVER_PID" 2>/dev/null || true
-        wait "$SERVER_PID" 2>/dev/null || true
-    fi
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-# --- free port ----------------------------------------------------------------------------
-port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-for _ in $(seq 1 50); do
-    port_in_use "$PORT" || break
-    PORT=$((PORT + 1))
-done
-port_in_use "$PORT" && die "no free port found"
-BASE="http://127.0.0.1:$PORT"
-
-# --- start, time to ready -----------------------------------------------------------------
-SERVER_LOG=$TMP/server.log
-start_ns=$(date +%s%N)
-"$BIN" --listen "127.0.0.1:$PORT" --database-url "sqlite://$TMP/bench.db" --log-format json \
-    >"$SERVER_LOG" 2>&1 &
-SERVER_PID=$!
-
-ready_ns=
-deadline=$((start_ns + 30000000000))
-while :; do
-    if curl -fsS -o /dev/null --max-time 1 "$BASE/health/ready" 2>/dev/null; then
-        ready_ns=$(date +%s%N)
-        break
-    fi
-    kill -0 "$SERVER_PID" 2>/dev/null || { tail -n 20 "$SERVER_LOG" >&2; die "server exited during startup"; }
-    [ "$(date +%s%N)" -lt "$deadline" ] || { tail -n 20 "$SERVER_LOG" >&2; die "server not ready after 30 s"; }
-    sleep 0.005
-done
-READY_MS=$(( (ready_ns - start_ns) / 1000000 ))
+ferrum_tempdir ferrum-bench
+PORT=$(ferrum_free_port "$PORT")
+ferrum_start_server
+ferrum_wait_ready
 
 rss_mb() { awk '/^VmRSS:/ { printf "%.1f", $2 / 1024 }' "/proc/$SERVER_PID/status"; }
 sleep 0.2
@@ -118,8 +57,7 @@ RSS_IDLE=$(rss_mb)
 log "ready in ${READY_MS} ms, RSS idle ${RSS_IDLE} MB (pid $SERVER_PID, port $PORT)"
 
 # --- token and one patient ----------------------------------------------------------------
-TOKEN=$(curl -fsS "$BASE/generate-token" | sed -n 's/.*"token"[[:space:]]*:[[:space:]]*"\([^"]*\)".*/\1/p')
-[ -n "$TOKEN" ] || die "no token from /generate-token (is the server in development mode?)"
+TOKEN=$(ferrum_token)
 BODY='{"first_name":"Heimdall","last_name":"Odinson"}'
 status=$(curl -sS -o "$TMP/created.json" -w '%{http_code}' -X POST \
     -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' -d "$BODY" "$BASE/api/v1/patients")
@@ -178,9 +116,10 @@ STILL_UP="GET /api/v1/patients?limit=1 answered $status"
 
 # The reference: the same route on plain axum (no middleware, no logs), while ferrum idles.
 BARE_PORT=$((PORT + 1))
-while port_in_use "$BARE_PORT"; do BARE_PORT=$((BARE_PORT + 1)); done
+while ferrum_port_in_use "$BARE_PORT"; do BARE_PORT=$((BARE_PORT + 1)); done
 "$BARE" "127.0.0.1:$BARE_PORT" >/dev/null 2>&1 &
 BARE_PID=$!
+FERRUM_PIDS+=("$BARE_PID")
 for _ in $(seq 1 200); do
     curl -fsS -o /dev/null "http://127.0.0.1:$BARE_PORT/health/live" 2>/dev/null && break
     sleep 0.01
@@ -217,7 +156,4 @@ cat <<EOF
 - After the run: $STILL_UP
 EOF
 
-warnings=$(grep -cE '"level":"(WARN|ERROR)"' "$SERVER_LOG" || true)
-log ""
-log "server log: $(wc -l <"$SERVER_LOG") lines, ${warnings:-0} at WARN or ERROR; last of those:"
-grep -E '"level":"(WARN|ERROR)"' "$SERVER_LOG" | tail -n 5 >&2 || true
+ferrum_log_summary

@@ -23,63 +23,19 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 PORT=${PORT:-18199}
 OUT=${OUT:-$ROOT/target/docs-check}
 
-log() { printf '%s\n' "$*" >&2; }
-die() { log "FAIL: $*"; exit 1; }
+DIE_PREFIX=FAIL:
+. "$ROOT/scripts/lib.sh"
 
-# --- Chromium -----------------------------------------------------------------------------
 find_chromium() { command -v chromium || command -v chromium-browser || true; }
+[ -n "$(find_chromium)" ] || ferrum_require chromium chromium "chromium not found; installing it with apt-get"
 CHROMIUM=$(find_chromium)
-if [ -z "$CHROMIUM" ]; then
-    log "chromium not found; installing it with apt-get"
-    SUDO=
-    if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; fi
-    $SUDO apt-get update
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y chromium >/dev/null
-    CHROMIUM=$(find_chromium)
-fi
-[ -n "$CHROMIUM" ] || die "chromium is still missing"
 command -v curl >/dev/null 2>&1 || die "curl is required"
+ferrum_binary debug
 
-# --- binary -------------------------------------------------------------------------------
-if [ -n "${FERRUM_BIN:-}" ]; then
-    BIN=$FERRUM_BIN
-else
-    log "building the server (cargo build -p ferrum-server --bin ferrum)"
-    (cd "$ROOT" && cargo build -p ferrum-server --bin ferrum >&2)
-    BIN=$ROOT/target/debug/ferrum
-fi
-[ -x "$BIN" ] || die "no executable server at $BIN"
-
-# --- temp dir, cleanup --------------------------------------------------------------------
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/ferrum-docs.XXXXXX")
-SERVER_PID=
-cleanup() {
-    if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
-        kill -TERM "$SERVER_PID" 2>/dev/null || true
-        wait "$SERVER_PID" 2>/dev/null || true
-    fi
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-# --- server -------------------------------------------------------------------------------
-port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-for _ in $(seq 1 50); do
-    port_in_use "$PORT" || break
-    PORT=$((PORT + 1))
-done
-port_in_use "$PORT" && die "no free port found"
-BASE="http://127.0.0.1:$PORT"
-SERVER_LOG=$TMP/server.log
-"$BIN" --listen "127.0.0.1:$PORT" --database-url "sqlite://$TMP/docs.db" --log-format json >"$SERVER_LOG" 2>&1 &
-SERVER_PID=$!
-for _ in $(seq 1 300); do
-    curl -fsS -o /dev/null --max-time 1 "$BASE/health/ready" 2>/dev/null && break
-    kill -0 "$SERVER_PID" 2>/dev/null || { tail -n 20 "$SERVER_LOG" >&2; die "the server exited"; }
-    sleep 0.1
-done
-curl -fsS -o /dev/null "$BASE/health/ready" || die "server not ready after 30 s"
+ferrum_tempdir ferrum-docs
+PORT=$(ferrum_free_port "$PORT")
+ferrum_start_server
+ferrum_wait_ready
 log "server ready at $BASE"
 
 # --- render -------------------------------------------------------------------------------

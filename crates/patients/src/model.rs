@@ -7,7 +7,7 @@ use utoipa::ToSchema;
 
 /// Longest first name, in characters, after trimming.
 const MAX_FIRST_NAME: usize = 100;
-/// Longest value of the other fields, in characters.
+/// Longest value of the other fields, in characters as sent.
 const MAX_FIELD: usize = 256;
 
 /// A patient record as the API returns it.
@@ -41,28 +41,41 @@ pub struct Patient {
 /// The body of a create or update: a JSON object. Unknown fields (`id`, `created_at`...) are
 /// ignored; a broken rule is 422 naming the field.
 // It must be an object: a derived reader would also read a struct from an array. The schema
-// states the rules `PatientFields::try_from` checks; `first_name` is an `Option` in Rust only so
-// that its absence is reported like its other faults, and the schema shows it as required.
+// states exactly the rules `PatientFields::try_from` checks, so a client (or a fuzzer) that follows
+// the document is never refused, and one that breaks it always is; a unit test holds the two
+// together. `[SPACE]` in the patterns stands for the characters trimming removes (Unicode
+// White_Space), spelled out because `\s` means different things in ECMAScript, Python and Rust.
+// `first_name` is an `Option` in Rust only so that its absence is reported like its other faults,
+// and the schema shows it as required.
 #[derive(Debug, Default, ToSchema)]
 #[schema(example = json!({"first_name": "Heimdall", "last_name": "Odinson", "email": "h@asgard.example"}))]
 pub struct PatientBody {
-    /// Required: 1 to 100 characters after trimming.
-    #[schema(value_type = String, min_length = 1, max_length = 100)]
+    /// Required: 1 to 100 characters after trimming whitespace, without U+0000.
+    #[schema(
+        value_type = String,
+        pattern = r"^[\t\n\x0B\f\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*[^\t\n\x0B\f\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000\x00](?:[^\x00]{0,98}[^\t\n\x0B\f\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000\x00])?[\t\n\x0B\f\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*$"
+    )]
     pub first_name: Option<String>,
-    /// Optional, default `""`; at most 256 characters after trimming.
-    #[schema(max_length = 256)]
+    /// Optional, default `""`; at most 256 characters as sent, without U+0000; trimmed.
+    #[schema(max_length = 256, pattern = r"^[^\x00]*$")]
     pub last_name: Option<String>,
-    /// Optional, default `""`; at most 256 characters after trimming.
-    #[schema(max_length = 256)]
+    /// Optional, default `""`; at most 256 characters as sent, without U+0000; trimmed.
+    #[schema(max_length = 256, pattern = r"^[^\x00]*$")]
     pub address: Option<String>,
-    /// Optional, default `""`; at most 256 characters after trimming.
-    #[schema(max_length = 256)]
+    /// Optional, default `""`; at most 256 characters as sent, without U+0000; trimmed.
+    #[schema(max_length = 256, pattern = r"^[^\x00]*$")]
     pub phone: Option<String>,
-    /// Optional, default `""`; when not empty, an address like `name@example.org`; at most 256 characters.
-    #[schema(max_length = 256)]
+    /// Optional, default `""`; at most 256 characters as sent; trimmed, it is empty or an address
+    /// `local@domain`: a local part of 1 to 64 characters (no whitespace, `@` or U+0000), and a
+    /// domain of dot-separated labels of ASCII letters, digits, non-ASCII letters and inner `-`.
+    #[schema(
+        max_length = 256,
+        pattern = r"^[\t\n\x0B\f\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*(?:[^\t\n\x0B\f\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000@\x00]{1,64}@[^\x00-\x2F\x3A-\x40\x5B-\x60\x7B-\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000](?:(?:[^\x00-\x2F\x3A-\x40\x5B-\x60\x7B-\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]|-)*[^\x00-\x2F\x3A-\x40\x5B-\x60\x7B-\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000])?(?:\.[^\x00-\x2F\x3A-\x40\x5B-\x60\x7B-\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000](?:(?:[^\x00-\x2F\x3A-\x40\x5B-\x60\x7B-\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]|-)*[^\x00-\x2F\x3A-\x40\x5B-\x60\x7B-\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000])?)*)?[\t\n\x0B\f\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*$"
+    )]
     pub email: Option<String>,
     /// Update only: the version the client last saw. Like `If-Match`, it makes the update
-    /// conditional (409 when stale); ignored on create.
+    /// conditional (409 when stale); ignored on create. Any JSON number that is a whole number
+    /// in range is read exactly (`3`, `3.0`, `3e0`); `3.5` or a value outside int64 is 422.
     pub version: Option<i64>,
 }
 
@@ -75,6 +88,7 @@ struct PatientBodyFields {
     address: Option<String>,
     phone: Option<String>,
     email: Option<String>,
+    #[serde(default, deserialize_with = "ferrum_platform::http::integer::optional_i64")]
     version: Option<i64>,
 }
 
@@ -124,7 +138,8 @@ impl PatientFields {
 impl TryFrom<PatientBody> for PatientFields {
     type Error = Vec<FieldError>;
 
-    /// Checks every field and reports every problem at once.
+    /// Checks every field and reports every problem at once. U+0000 is refused everywhere:
+    /// PostgreSQL cannot store it in text, and both databases must behave the same.
     fn try_from(body: PatientBody) -> Result<Self, Vec<FieldError>> {
         let mut errors = Vec::new();
         let first_name = body.first_name.as_deref().unwrap_or("").trim().to_owned();
@@ -133,42 +148,59 @@ impl TryFrom<PatientBody> for PatientFields {
             n if n > MAX_FIRST_NAME => {
                 errors.push(FieldError::new("first_name", format!("must be at most {MAX_FIRST_NAME} characters")));
             }
+            _ if first_name.contains('\0') => errors.push(FieldError::new("first_name", NO_NUL)),
             _ => {}
         }
+        // SPEC 2: "each at most 256 characters", counted as sent; the value is stored trimmed.
         let mut optional = |name: &str, value: Option<String>| {
-            let value = value.as_deref().unwrap_or("").trim().to_owned();
+            let value = value.unwrap_or_default();
             if value.chars().count() > MAX_FIELD {
                 errors.push(FieldError::new(name, format!("must be at most {MAX_FIELD} characters")));
+            } else if value.contains('\0') {
+                errors.push(FieldError::new(name, NO_NUL));
             }
-            value
+            value.trim().to_owned()
         };
         let last_name = optional("last_name", body.last_name);
         let address = optional("address", body.address);
         let phone = optional("phone", body.phone);
         let email = optional("email", body.email);
-        if !email.is_empty() && !is_email_address(&email) {
+        let email_sound = !errors.iter().any(|e| e.field == "email");
+        if email_sound && !email.is_empty() && !is_email_address(&email) {
             errors.push(FieldError::new("email", "must be an email address like name@example.org"));
         }
         if errors.is_empty() { Ok(Self { first_name, last_name, address, phone, email }) } else { Err(errors) }
     }
 }
 
-/// A pragmatic address check: one `@`, a local part, a dotted-or-not domain of sane characters,
-/// no spaces. Deliverability is the mail server's business, not ours.
+/// What a field holding U+0000 is told.
+const NO_NUL: &str = "must not contain the character U+0000";
+
+/// A pragmatic address check, on the trimmed value: a local part of 1 to 64 characters without
+/// whitespace, `@` or U+0000, an `@`, and a domain of dot-separated labels made of ASCII letters
+/// and digits, non-ASCII letters (no whitespace or control characters) and inner hyphens.
+/// Deliverability is the mail server's business, not ours. The document's `email` pattern says
+/// the same; a test holds them together.
 fn is_email_address(text: &str) -> bool {
     let Some((local, domain)) = text.split_once('@') else { return false };
-    let domain_ok = !domain.is_empty()
-        && domain.split('.').all(|label| {
-            !label.is_empty()
-                && !label.starts_with('-')
-                && !label.ends_with('-')
-                && label.chars().all(|c| c.is_alphanumeric() || c == '-')
-        });
-    !local.is_empty() && local.len() <= 64 && !local.chars().any(|c| c.is_whitespace() || c == '@') && domain_ok
+    let local_ok =
+        (1..=64).contains(&local.chars().count()) && !local.chars().any(|c| c.is_whitespace() || c == '@' || c == '\0');
+    let label_char = |c: char| c.is_ascii_alphanumeric() || (u32::from(c) > 0xA0 && !c.is_whitespace());
+    let domain_ok = domain.split('.').all(|label| {
+        !label.is_empty()
+            && !label.starts_with('-')
+            && !label.ends_with('-')
+            && label.chars().all(|c| label_char(c) || c == '-')
+    });
+    local_ok && domain_ok
 }
 
 #[cfg(test)]
 mod tests {
+    use std::{collections::HashMap, sync::LazyLock};
+
+    use proptest::prelude::*;
+
     use super::*;
 
     fn body(first: &str, email: &str) -> PatientBody {
@@ -209,6 +241,105 @@ mod tests {
         }
         for bad in ["", "@x.org", "a@", "a b@x.org", "a@@x.org", "a@x..org", "a@-x.org"] {
             assert!(!is_email_address(bad), "{bad}");
+        }
+    }
+
+    /// The document's pattern and `maxLength` of each `PatientBody` field that has a pattern,
+    /// compiled as Rust regexes once.
+    static DOCUMENTED: LazyLock<HashMap<String, (regex::Regex, Option<usize>)>> = LazyLock::new(|| {
+        let schema = serde_json::to_value(<PatientBody as utoipa::PartialSchema>::schema()).unwrap();
+        let properties = schema["properties"].as_object().unwrap();
+        let patterned = properties.iter().filter_map(|(field, property)| {
+            let pattern = regex::Regex::new(property["pattern"].as_str()?).unwrap();
+            Some((field.clone(), (pattern, property["maxLength"].as_u64().map(|n| n as usize))))
+        });
+        patterned.collect()
+    });
+
+    fn allowed_by_document(field: &str, value: &str) -> bool {
+        let (pattern, max) = &DOCUMENTED[field];
+        pattern.is_match(value) && max.is_none_or(|max| value.chars().count() <= max)
+    }
+
+    fn accepted(field: &str, value: &str) -> bool {
+        let mut body = PatientBody { first_name: Some("Heimdall".into()), ..PatientBody::default() };
+        let slot = match field {
+            "first_name" => &mut body.first_name,
+            "last_name" => &mut body.last_name,
+            "address" => &mut body.address,
+            "phone" => &mut body.phone,
+            "email" => &mut body.email,
+            _ => unreachable!("{field}"),
+        };
+        *slot = Some(value.to_owned());
+        PatientFields::try_from(body).map_or_else(|errors| errors.iter().all(|e| e.field != field), |_| true)
+    }
+
+    #[test]
+    fn the_documented_whitespace_is_what_trimming_removes() {
+        let mut fields: Vec<_> = DOCUMENTED.keys().map(String::as_str).collect();
+        fields.sort_unstable();
+        assert_eq!(fields, ["address", "email", "first_name", "last_name", "phone"], "every text field has a pattern");
+        // Every character, alone: it is a first name exactly when trimming leaves it there.
+        let (first_name, email) = (&DOCUMENTED["first_name"].0, &DOCUMENTED["email"].0);
+        for c in (0..=u32::from(char::MAX)).filter_map(char::from_u32) {
+            assert_eq!(first_name.is_match(&c.to_string()), !c.is_whitespace() && c != '\0', "{c:?}");
+            let address = format!("a@{c}");
+            assert_eq!(email.is_match(&address), accepted("email", &address), "{c:?}");
+        }
+    }
+
+    /// Characters where regex dialects and Rust disagree about whitespace, plus the ones the
+    /// rules name.
+    const ALPHABET: &[&str] = &[
+        "a",
+        "Z",
+        "0",
+        "é",
+        "漢",
+        "🦀",
+        "-",
+        ".",
+        "@",
+        "_",
+        "!",
+        "\0",
+        "\u{1}",
+        "\u{7f}",
+        "\u{9f}",
+        " ",
+        "\t",
+        "\n",
+        "\u{b}",
+        "\u{1c}",
+        "\u{85}",
+        "\u{a0}",
+        "\u{1680}",
+        "\u{180e}",
+        "\u{2000}",
+        "\u{200b}",
+        "\u{2028}",
+        "\u{3000}",
+        "\u{feff}",
+        "ab",
+        "x-y",
+        "mail.example",
+    ];
+
+    fn text(pieces: std::ops::Range<usize>) -> impl Strategy<Value = String> {
+        proptest::collection::vec(proptest::sample::select(ALPHABET), pieces).prop_map(|p| p.concat())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        #[test]
+        fn the_documented_patterns_are_the_rules(short in text(0..12), long in text(90..140)) {
+            for field in ["first_name", "last_name", "address", "phone", "email"] {
+                for value in [&short, &long] {
+                    prop_assert_eq!(allowed_by_document(field, value), accepted(field, value), "{} {:?}", field, value);
+                }
+            }
         }
     }
 }

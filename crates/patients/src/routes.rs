@@ -75,6 +75,19 @@ struct ListParams {
     q: Option<String>,
 }
 
+/// The `If-Match` header of `PUT` and `DELETE`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Header)]
+struct IfMatch {
+    /// `"<version>"`, `W/"<version>"` (or a bare `<version>`, for curl users) makes the write
+    /// conditional: 409 with the current `ETag` when stale. `*` makes it unconditional. A version
+    /// has 1 to 18 digits; anything else is 400.
+    #[serde(rename = "If-Match")]
+    // A header is text or absent, never null (schemathesis sends `null` for a nullable one).
+    #[param(nullable = false, pattern = r#"^(\*|(W/)?"[0-9]{1,18}"|[0-9]{1,18})$"#, example = "\"3\"")]
+    _if_match: Option<String>,
+}
+
 /// List patients, ordered by id.
 ///
 /// Pages with `limit` and `after_id`; the `Link` header names the next page exactly when more
@@ -180,13 +193,14 @@ async fn find_patient(state: State, Path(id): Path<i64>) -> Result<Response, Pat
 /// Replace a patient's fields.
 ///
 /// `If-Match: "<version>"` (or `W/"<version>"`), or the body's `version`, makes the update
-/// conditional: 409 with the current `ETag` when stale. `If-Match: *`, or neither, makes it
-/// unconditional. Both present and different: 400. Fields left out become `""`.
+/// conditional: 409 with the current `ETag` when stale, and when both are given and differ (they
+/// cannot both be current). `If-Match: *`, or neither, makes it unconditional. Fields left out
+/// become `""`.
 #[utoipa::path(
     put, path = "/api/v1/patients/{id}", tag = "patients", security(("bearer" = ["patients"])),
     params(
         ("id" = i64, Path, description = "The patient's id; not an integer: 400."),
-        ("If-Match" = Option<String>, Header, description = "`\"<version>\"`, `W/\"<version>\"` or `*`."),
+        IfMatch,
     ),
     request_body(content = PatientBody, content_type = "application/json"),
     responses(
@@ -210,10 +224,26 @@ async fn update_patient(
     headers: HeaderMap,
     LenientJson(body): LenientJson<PatientBody>,
 ) -> Result<Response, PatientsError> {
-    let expected = expected_version(&headers, body.version)?;
+    let expected = match (if_match_version(&headers)?, body.version) {
+        (Some(header), Some(body)) if header != body => return Err(contradiction(&state, id, header, body).await),
+        (header, body) => header.or(body),
+    };
     let fields = PatientFields::try_from(body).map_err(PatientsError::Invalid)?;
     let patient = written(state.store.update_versioned(id, fields, expected).await?, id, expected)?;
     Ok(answer(StatusCode::OK, patient))
+}
+
+/// The answer to an update whose `If-Match` and body `version` differ: no write can honour both,
+/// so it is the 409 of a stale version (SPEC 2: each must match the current one), or 404.
+async fn contradiction(state: &PatientsState, id: i64, header: i64, body: i64) -> PatientsError {
+    match state.store.find(id).await {
+        Ok(Some(patient)) => {
+            let expected = if header == patient.version { body } else { header };
+            PatientsError::VersionConflict { id, expected, current: patient.version }
+        }
+        Ok(None) => PatientsError::PatientNotFound(id),
+        Err(error) => error.into(),
+    }
 }
 
 /// Delete a patient. Its id is never reused.
@@ -223,7 +253,7 @@ async fn update_patient(
     delete, path = "/api/v1/patients/{id}", tag = "patients", security(("bearer" = ["patients"])),
     params(
         ("id" = i64, Path, description = "The patient's id; not an integer: 400."),
-        ("If-Match" = Option<String>, Header, description = "`\"<version>\"`, `W/\"<version>\"` or `*`."),
+        IfMatch,
     ),
     responses(
         (status = 204, description = "Deleted."),
@@ -237,7 +267,7 @@ async fn update_patient(
     )
 )]
 async fn delete_patient(state: State, Path(id): Path<i64>, headers: HeaderMap) -> Result<StatusCode, PatientsError> {
-    let expected = expected_version(&headers, None)?;
+    let expected = if_match_version(&headers)?;
     written(state.store.delete_versioned(id, expected).await?, id, expected)?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -253,24 +283,27 @@ fn written<T>(outcome: Versioned<T>, id: i64, expected: Option<i64>) -> Result<T
     }
 }
 
-/// The version a write is conditional on: `If-Match: "3"` (or `W/"3"`, or `*` for any), else
-/// the body's `version`. Both present and different is a contradiction: 400.
-fn expected_version(headers: &HeaderMap, body_version: Option<i64>) -> Result<Option<i64>, PatientsError> {
-    let Some(value) = headers.get(header::IF_MATCH) else { return Ok(body_version) };
+/// The version `If-Match` makes a write conditional on: `"3"`, `W/"3"` or a bare `3`; `None`
+/// when the header is absent or `*`. The document's `If-Match` pattern states the same grammar.
+fn if_match_version(headers: &HeaderMap) -> Result<Option<i64>, PatientsError> {
+    let Some(value) = headers.get(header::IF_MATCH) else { return Ok(None) };
     let text = value.to_str().unwrap_or("").trim();
     if text == "*" {
-        return Ok(body_version);
+        return Ok(None);
     }
-    let tag = text.strip_prefix("W/").unwrap_or(text).trim_matches('"');
-    let version: i64 = tag
-        .parse()
-        .map_err(|_| PatientsError::BadRequest(format!("If-Match must be a version like \"3\", not {text}")))?;
-    match body_version {
-        Some(other) if other != version => {
-            Err(PatientsError::BadRequest(format!("If-Match says version {version} but the body says {other}")))
-        }
-        _ => Ok(Some(version)),
+    fn quoted(tag: &str) -> Option<&str> {
+        tag.strip_prefix('"')?.strip_suffix('"')
     }
+    let digits = match text.strip_prefix("W/") {
+        Some(weak) => quoted(weak),
+        None => quoted(text).or(Some(text)),
+    };
+    // 18 digits always fit in an i64, so a version is never wrapped or refused for its size alone.
+    digits
+        .filter(|d| (1..=18).contains(&d.len()) && d.bytes().all(|b| b.is_ascii_digit()))
+        .and_then(|d| d.parse::<i64>().ok())
+        .map(Some)
+        .ok_or_else(|| PatientsError::BadRequest(format!("If-Match must be a version like \"3\", not {text}")))
 }
 
 /// A patient answer with its `ETag`.
@@ -295,13 +328,59 @@ mod tests {
 
     #[test]
     fn reads_if_match() {
-        assert_eq!(expected_version(&HeaderMap::new(), None).unwrap(), None);
-        assert_eq!(expected_version(&HeaderMap::new(), Some(2)).unwrap(), Some(2));
-        assert_eq!(expected_version(&if_match("\"3\""), None).unwrap(), Some(3));
-        assert_eq!(expected_version(&if_match("W/\"3\""), Some(3)).unwrap(), Some(3));
-        assert_eq!(expected_version(&if_match("*"), None).unwrap(), None);
-        assert!(expected_version(&if_match("\"x\""), None).is_err());
-        assert!(expected_version(&if_match("\"3\""), Some(4)).is_err());
+        let version = |value: &str| if_match_version(&if_match(value)).unwrap();
+        assert_eq!(if_match_version(&HeaderMap::new()).unwrap(), None);
+        assert_eq!(version("\"3\""), Some(3));
+        assert_eq!(version("W/\"3\""), Some(3));
+        assert_eq!(version("3"), Some(3));
+        assert_eq!(version("*"), None);
+        assert_eq!(version("\"999999999999999999\""), Some(999_999_999_999_999_999));
+        for bad in [
+            "\"x\"",
+            "null",
+            "\"",
+            "\"3",
+            "3\"",
+            "\"\"3\"\"",
+            "W/3",
+            "w/\"3\"",
+            "\"-3\"",
+            "\"1\", \"2\"",
+            "\"\"",
+            "\"9223372036854775807\"",
+            "\"99999999999999999999\"",
+        ] {
+            assert!(if_match_version(&if_match(bad)).is_err(), "{bad}");
+        }
+    }
+
+    /// The grammar the document states for `If-Match` is the one the code reads.
+    #[test]
+    fn the_documented_if_match_pattern_is_the_grammar() {
+        let params = serde_json::to_value(IfMatch::into_params(|| None)).unwrap();
+        assert_eq!(params[0]["name"], "If-Match");
+        assert_eq!(params[0]["schema"]["type"], "string", "a header is never null");
+        let pattern = regex::Regex::new(params[0]["schema"]["pattern"].as_str().unwrap()).unwrap();
+        for value in [
+            "*",
+            "\"3\"",
+            "W/\"3\"",
+            "3",
+            "\"x\"",
+            "null",
+            "\"",
+            "\"3",
+            "W/3",
+            "\"-3\"",
+            "\"1\", \"2\"",
+            "**",
+            "\"123456789012345678\"",
+            "\"1234567890123456789\"",
+            "0",
+            "\"00\"",
+        ] {
+            assert_eq!(pattern.is_match(value), if_match_version(&if_match(value)).is_ok(), "{value}");
+        }
     }
 
     #[test]

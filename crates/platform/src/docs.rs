@@ -14,7 +14,13 @@ use axum::{
     http::{HeaderValue, header},
     response::{IntoResponse, Response},
 };
-use utoipa::OpenApi;
+use utoipa::{
+    IntoParams, OpenApi,
+    openapi::{
+        ObjectBuilder, Type,
+        path::{Parameter, ParameterBuilder, ParameterIn},
+    },
+};
 use utoipa_axum::{router::OpenApiRouter, routes};
 use utoipa_swagger_ui::Config;
 
@@ -89,10 +95,28 @@ async fn serve_docs() -> Response {
     ([(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"))], PAGE).into_response()
 }
 
+/// The `{file}` of `/docs/{file}`: in the document, an enum of exactly the files served, built
+/// from the same lists the handler serves from.
+struct DocsFile;
+
+impl IntoParams for DocsFile {
+    fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+        let files = std::iter::once(STARTER_NAME).chain(SWAGGER_FILES);
+        let schema = ObjectBuilder::new().schema_type(Type::String).enum_values(Some(files)).build();
+        let parameter = ParameterBuilder::new()
+            .name("file")
+            .parameter_in(ParameterIn::Path)
+            .required(utoipa::openapi::Required::True)
+            .description(Some("One of the page's files; any other name is 404."))
+            .schema(Some(schema));
+        vec![parameter.build()]
+    }
+}
+
 /// A script, stylesheet or icon of the reference page.
 #[utoipa::path(
     get, path = "/docs/{file}", tag = "docs",
-    params(("file" = String, Path, description = "`swagger-ui-bundle.js`, `swagger-ui.css`, `favicon-32x32.png` or `ferrum-docs.js`.")),
+    params(DocsFile),
     responses(
         (status = 200, description = "The file, with its content type.",
             content((String = "text/javascript"), (String = "text/css"), (String = "image/png"))),
@@ -118,5 +142,42 @@ async fn serve_docs_file(State(state): State<DocsState>, Path(file): Path<String
             ([(header::CONTENT_TYPE, content_type)], bytes).into_response()
         }
         None => Problem::not_found(format!("no file {file} in the docs")).into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::{
+        body::Body,
+        http::{Request, StatusCode},
+    };
+    use http_body_util::BodyExt as _;
+    use tower::ServiceExt as _;
+
+    use super::*;
+
+    async fn get(router: &Router, path: &str) -> Response {
+        router.clone().oneshot(Request::get(path).body(Body::empty()).unwrap()).await.unwrap()
+    }
+
+    /// Every file the document lists for `/docs/{file}` is served, with a content type it lists
+    /// (the parameter was a free string, which sent clients to 404s).
+    #[tokio::test]
+    async fn every_documented_file_is_served_as_documented() {
+        let router = mount(OpenApiRouter::new(), BuildInfo { version: "test", build_date: "today" });
+        let body = get(&router, "/openapi.json").await.into_body().collect().await.unwrap().to_bytes();
+        let doc: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        let operation = &doc["paths"]["/docs/{file}"]["get"];
+        let files = operation["parameters"][0]["schema"]["enum"].as_array().unwrap();
+        assert_eq!(files.len(), SWAGGER_FILES.len() + 1);
+        let types: Vec<&String> = operation["responses"]["200"]["content"].as_object().unwrap().keys().collect();
+        for file in files.iter().map(|f| f.as_str().unwrap()) {
+            let response = get(&router, &format!("/docs/{file}")).await;
+            assert_eq!(response.status(), StatusCode::OK, "{file}");
+            let content_type = response.headers()[header::CONTENT_TYPE].to_str().unwrap();
+            let essence = content_type.split(';').next().unwrap();
+            assert!(types.iter().any(|t| *t == essence), "{file} is served as {content_type}, not one of {types:?}");
+        }
+        assert_eq!(get(&router, "/docs/index.html").await.status(), StatusCode::NOT_FOUND);
     }
 }

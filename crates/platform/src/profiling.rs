@@ -67,11 +67,15 @@ async fn profile(Query(params): Query<ProfileParams>) -> Result<Response, Proble
     if !(1..=60).contains(&seconds) {
         return Err(Problem::bad_request("seconds must be from 1 to 60"));
     }
-    if RUNNING.swap(true, Ordering::SeqCst) {
-        return Err(Problem::conflict("a profile is already being taken; try again when it is done"));
-    }
-    let taken = tokio::task::spawn_blocking(move || take_profile(Duration::from_secs(seconds))).await;
-    RUNNING.store(false, Ordering::SeqCst);
+    let busy = Busy::claim()
+        .ok_or_else(|| Problem::conflict("a profile is already being taken; try again when it is done"))?;
+    // The claim travels with the sampling, not with this future: a client that leaves mid-profile
+    // drops the future, but the sampler runs on and frees the claim when it is done.
+    let taken = tokio::task::spawn_blocking(move || {
+        let _busy = busy;
+        take_profile(Duration::from_secs(seconds))
+    })
+    .await;
     let bytes = taken.map_err(|e| Problem::internal(e.to_string()))?.map_err(Problem::internal)?;
     let mut response = (StatusCode::OK, bytes).into_response();
     response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/octet-stream"));
@@ -79,6 +83,26 @@ async fn profile(Query(params): Query<ProfileParams>) -> Result<Response, Proble
         .headers_mut()
         .insert(header::CONTENT_DISPOSITION, HeaderValue::from_static("attachment; filename=\"profile.pb\""));
     Ok(response)
+}
+
+/// The one profile being taken; dropping it lets the next one start, however the taking ends
+/// (done, failed, or panicked).
+#[derive(Debug)]
+struct Busy;
+
+impl Busy {
+    /// The claim, unless a profile is already being taken.
+    fn claim() -> Option<Self> {
+        // No `then_some(Busy)`: that makes a `Busy` even on refusal, and dropping it would free
+        // the profiler that another request holds.
+        if RUNNING.swap(true, Ordering::SeqCst) { None } else { Some(Busy) }
+    }
+}
+
+impl Drop for Busy {
+    fn drop(&mut self) {
+        RUNNING.store(false, Ordering::SeqCst);
+    }
 }
 
 fn take_profile(duration: Duration) -> Result<Vec<u8>, String> {
@@ -93,4 +117,40 @@ fn take_profile(duration: Duration) -> Result<Vec<u8>, String> {
     let mut bytes = Vec::with_capacity(profile.encoded_len());
     profile.encode(&mut bytes).map_err(|e| format!("cannot encode the profile: {e}"))?;
     Ok(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Instant;
+
+    use axum::{Router, body::Body, http::Request};
+    use tower::ServiceExt as _;
+
+    use super::*;
+
+    fn request(seconds: u64) -> Request<Body> {
+        Request::get(format!("/debug/pprof/profile?seconds={seconds}")).body(Body::empty()).unwrap()
+    }
+
+    /// A client that leaves mid-profile must not leave the profiler busy for good (it did: the
+    /// flag was freed by the handler's future, which is dropped with the connection).
+    #[tokio::test]
+    async fn a_client_that_leaves_mid_profile_frees_the_profiler() {
+        let router = Router::from(routes());
+        let left = tokio::time::timeout(Duration::from_millis(200), router.clone().oneshot(request(1))).await;
+        assert!(left.is_err(), "the first profile should still be running when its client leaves");
+        assert_eq!(router.clone().oneshot(request(1)).await.unwrap().status(), StatusCode::CONFLICT);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let response = router.clone().oneshot(request(1)).await.unwrap();
+            let status = response.status();
+            if status == StatusCode::OK {
+                break;
+            }
+            let ext = response.extensions().get::<crate::http::problem::InternalError>().cloned();
+            assert_eq!(status, StatusCode::CONFLICT, "{ext:?}");
+            assert!(Instant::now() < deadline, "the profiler stayed busy after its client left");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
 }

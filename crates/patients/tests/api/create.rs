@@ -104,6 +104,20 @@ async fn names_every_invalid_field(backend: Backend) {
     assert_eq!(count(&app).await, 0);
 }
 
+/// U+0000 is refused in every field, on both databases: PostgreSQL cannot store it in text, and
+/// once answered 500 for it.
+async fn refuses_the_nul_character(backend: Backend) {
+    let app = spawn(backend).await;
+    for field in ["first_name", "last_name", "address", "phone", "email"] {
+        let mut body = json!({"first_name": "Ymir"});
+        body[field] = json!("a\u{0}b");
+        let response = create(&app, body).await;
+        let body = problem(response, StatusCode::UNPROCESSABLE_ENTITY).await;
+        assert_eq!(body["errors"], json!([{"field": field, "message": "must not contain the character U+0000"}]));
+    }
+    assert_eq!(get(&app, "/api/v1/patients").await.json::<Vec<Value>>().await.unwrap(), Vec::<Value>::new());
+}
+
 async fn ignores_unknown_fields_and_client_ids(backend: Backend) {
     let app = spawn(backend).await;
     let first = create(&app, json!({"first_name": "A", "id": 999, "version": 7, "nickname": "x"})).await;
@@ -198,6 +212,7 @@ pub(crate) async fn count(app: &ferrum_testkit::TestApp) -> usize {
 }
 
 both_backends!(
+    refuses_the_nul_character,
     creates_a_patient_at_its_location,
     accepts_json_sent_as_curl_data,
     refuses_other_content_types,

@@ -72,6 +72,17 @@ async fn searches_first_and_last_names_ignoring_case(backend: Backend) {
     assert!(next.contains("q=a"), "{next}");
 }
 
+/// A search for U+0000 matches nothing, on both databases (PostgreSQL once answered 500).
+async fn a_search_for_nul_matches_nothing(backend: Backend) {
+    let app = spawn(backend).await;
+    create_named(&app, "Ymir", "").await;
+    for q in ["%00", "y%00", "%00%25"] {
+        let response = get(&app, &format!("/api/v1/patients?q={q}")).await;
+        assert_eq!(response.status(), StatusCode::OK, "{q}");
+        assert_eq!(response.json::<Vec<Value>>().await.unwrap(), Vec::<Value>::new(), "{q}");
+    }
+}
+
 async fn checks_list_parameters(backend: Backend) {
     let app = spawn(backend).await;
     for bad in ["limit=0", "limit=-1", "limit=abc", "after_id=x"] {
@@ -84,6 +95,7 @@ async fn checks_list_parameters(backend: Backend) {
 }
 
 both_backends!(
+    a_search_for_nul_matches_nothing,
     lists_in_id_order,
     pages_follow_next_links_without_gaps_or_repeats,
     searches_first_and_last_names_ignoring_case,

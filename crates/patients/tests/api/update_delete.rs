@@ -70,13 +70,66 @@ async fn update_errors(backend: Backend) {
     problem(put(&app, &json!(404), None, json!({"first_name": "X"})).await, StatusCode::NOT_FOUND).await;
     problem(put(&app, &json!("abc"), None, json!({"first_name": "X"})).await, StatusCode::BAD_REQUEST).await;
     problem(put(&app, id, Some("\"soon\""), json!({"first_name": "X"})).await, StatusCode::BAD_REQUEST).await;
-    let disagree = put(&app, id, Some("\"1\""), json!({"first_name": "X", "version": 2})).await;
-    problem(disagree, StatusCode::BAD_REQUEST).await;
+    for grammar in ["null", "\"1", "W/1", "\"-1\"", "\"1\", \"2\"", "\"99999999999999999999\""] {
+        problem(put(&app, id, Some(grammar), json!({"first_name": "X"})).await, StatusCode::BAD_REQUEST).await;
+    }
+    for version in [json!(1.5), json!(1e20), json!(-9.3e18), json!("1")] {
+        let out_of_range = put(&app, id, None, json!({"first_name": "X", "version": version})).await;
+        let body = problem(out_of_range, StatusCode::UNPROCESSABLE_ENTITY).await;
+        assert_eq!(body["errors"][0]["field"], "version", "{version}: {body}");
+    }
     let invalid = put(&app, id, Some("\"1\""), json!({"first_name": ""})).await;
     problem(invalid, StatusCode::UNPROCESSABLE_ENTITY).await;
     // Nothing above changed the record.
     let stored: Value = get(&app, &format!("/api/v1/patients/{id}")).await.json().await.unwrap();
     assert_eq!(stored, created);
+}
+
+/// SPEC 2: `If-Match` and the body's `version` must each match the current version, so when
+/// they differ the update is the 409 of a stale version (it once was 400), or 404.
+async fn if_match_and_body_version_must_both_be_current(backend: Backend) {
+    let app = spawn(backend).await;
+    let created = create_named(&app, "Frigg", "").await;
+    let id = &created["id"];
+    for (header, body) in [("\"1\"", 2), ("\"2\"", 1)] {
+        let response = put(&app, id, Some(header), json!({"first_name": "X", "version": body})).await;
+        assert_eq!(response.headers()[header::ETAG], "\"1\"");
+        problem(response, StatusCode::CONFLICT).await;
+    }
+    let missing = put(&app, &json!(404), Some("\"1\""), json!({"first_name": "X", "version": 2})).await;
+    problem(missing, StatusCode::NOT_FOUND).await;
+    let stored: Value = get(&app, &format!("/api/v1/patients/{id}")).await.json().await.unwrap();
+    assert_eq!(stored, created);
+}
+
+/// A whole-number version in any JSON spelling is the integer JSON Schema says it is (`1.0` was
+/// refused although the document's `type: integer` allows it).
+async fn reads_whole_number_versions(backend: Backend) {
+    let app = spawn(backend).await;
+    let created = create_named(&app, "Sif", "").await;
+    let id = &created["id"];
+    let response = put(&app, id, None, json!({"first_name": "Sif", "version": 1.0})).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let response = app
+        .client
+        .put(app.url(&format!("/api/v1/patients/{id}")))
+        .bearer_auth(token(&app))
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(r#"{"first_name": "Sif", "version": 20e-1}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.headers()[header::ETAG], "\"3\"");
+}
+
+/// The If-Match grammar the document states is the one read: quoted, weak or bare versions.
+async fn reads_the_documented_if_match_grammar(backend: Backend) {
+    let app = spawn(backend).await;
+    let created = create_named(&app, "Sif", "").await;
+    let id = &created["id"];
+    assert_eq!(put(&app, id, Some("1"), json!({"first_name": "Sif"})).await.status(), StatusCode::OK);
+    assert_eq!(put(&app, id, Some("W/\"2\""), json!({"first_name": "Sif"})).await.status(), StatusCode::OK);
+    assert_eq!(delete(&app, id, Some("3")).await.status(), StatusCode::NO_CONTENT);
 }
 
 async fn exactly_one_of_many_concurrent_updates_wins(backend: Backend) {
@@ -117,6 +170,9 @@ both_backends!(
     refuses_a_stale_version_and_keeps_the_record,
     updates_without_a_version_unconditionally,
     update_errors,
+    if_match_and_body_version_must_both_be_current,
+    reads_whole_number_versions,
+    reads_the_documented_if_match_grammar,
     exactly_one_of_many_concurrent_updates_wins,
     deletes_once,
 );

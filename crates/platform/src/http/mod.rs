@@ -2,6 +2,7 @@
 //!
 //! - [`problem`]: RFC 9457 problem details, the platform's error body (SPEC 1.4)
 //! - [`extract`]: `Json`, `LenientJson`, `Path`, `Query` whose rejections are problems
+//! - [`integer`]: integers in JSON bodies read exactly (`3.0` is 3; `3.5` and overflow are refused)
 //! - [`middleware`]: the one place the layer stack is assembled
 //! - [`rate_limit`]: per-client GCRA limits, in process or in Redis
 //! - `observe`, `guard` and `compress`: the request id, access log and metrics; the body cap,
@@ -11,6 +12,7 @@
 mod compress;
 pub mod extract;
 mod guard;
+pub mod integer;
 pub mod middleware;
 mod observe;
 pub mod problem;
