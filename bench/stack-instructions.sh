@@ -8,43 +8,39 @@
 # keep-alive requests for a few seconds (-t1 -c4), the counters are dumped, and the total is
 # divided by the requests wrk completed.
 #
-# Requirements: valgrind (callgrind_control, callgrind_annotate), wrk, curl.
+# Requirements: valgrind (callgrind_control, callgrind_annotate), wrk, curl (installed with
+# apt-get when missing, through scripts/lib.sh).
 # Environment: FERRUM_BIN / BARE_BIN to skip the release build; SECONDS_PER_RUN (default 5).
 # Usage: bash bench/stack-instructions.sh
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=../scripts/lib.sh
+. "$ROOT/scripts/lib.sh"
 RUN=${SECONDS_PER_RUN:-5}
-for tool in valgrind callgrind_control callgrind_annotate wrk curl; do
-    command -v "$tool" >/dev/null 2>&1 || { echo "error: $tool is required" >&2; exit 1; }
-done
-if [ -z "${FERRUM_BIN:-}" ] || [ -z "${BARE_BIN:-}" ]; then
-    (cd "$ROOT" && cargo build --release -p ferrum-server --bin ferrum --example bare_health >&2)
+ferrum_require valgrind valgrind
+ferrum_require wrk wrk
+ferrum_require curl curl
+ferrum_binary release
+if [ -n "${BARE_BIN:-}" ]; then
+    BARE=$BARE_BIN
+else
+    (cd "$ROOT" && cargo build --release -p ferrum-server --example bare_health >&2)
+    BARE=$ROOT/target/release/examples/bare_health
 fi
-BIN=${FERRUM_BIN:-$ROOT/target/release/ferrum}
-BARE=${BARE_BIN:-$ROOT/target/release/examples/bare_health}
+ferrum_tempdir ferrum-instr
 
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/ferrum-instr.XXXXXX")
-PIDS=()
-cleanup() {
-    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-    for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
-
-port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 next_port=18400
 declare -A PORT
 under_callgrind() {
     local name=$1
     shift
-    while port_in_use "$next_port"; do next_port=$((next_port + 1)); done
+    while ferrum_port_in_use "$next_port"; do next_port=$((next_port + 1)); done
     PORT[$name]=$next_port
     next_port=$((next_port + 1))
     valgrind --tool=callgrind --callgrind-out-file="$TMP/cg.$name" "${@//PORT/${PORT[$name]}}" \
         >"$TMP/$name.log" 2>&1 &
-    PIDS+=("$!")
+    FERRUM_PIDS+=("$!")
 }
 FLAGS=(--log-format json --metrics true --compress true --cors https://app.example --limit 1000000000-S)
 under_callgrind stack "$BIN" --listen 127.0.0.1:PORT --database-url "sqlite://$TMP/s.db" "${FLAGS[@]}" --log-level info
@@ -66,11 +62,11 @@ done
 for name in "${VARIANTS[@]}"; do wrk -t1 -c4 -d2s "http://127.0.0.1:${PORT[$name]}/health/live" >/dev/null; done
 
 declare -A REQUESTS
-callgrind_control -z "${PIDS[@]}" >/dev/null
+callgrind_control -z "${FERRUM_PIDS[@]}" >/dev/null
 for name in "${VARIANTS[@]}"; do
     REQUESTS[$name]=$(wrk -t1 -c4 -d"${RUN}s" "http://127.0.0.1:${PORT[$name]}/health/live" | awk '/requests in/ { print $1 }')
 done
-callgrind_control -d "${PIDS[@]}" >/dev/null
+callgrind_control -d "${FERRUM_PIDS[@]}" >/dev/null
 sleep 2
 
 declare -A PER

@@ -24,53 +24,31 @@ DURATION=${DURATION:-5s}
 THREADS=${THREADS:-2}
 CONNS=${CONNS:-64}
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=../scripts/lib.sh
+. "$ROOT/scripts/lib.sh"
 
-log() { printf '%s\n' "$*" >&2; }
-die() { log "error: $*"; exit 1; }
-
-if ! command -v wrk >/dev/null 2>&1; then
-    log "wrk not found; installing it with apt-get"
-    SUDO=
-    if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; fi
-    $SUDO apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq wrk >/dev/null
+ferrum_require wrk wrk
+ferrum_require curl curl
+ferrum_binary release
+if [ -n "${BARE_BIN:-}" ]; then
+    BARE=$BARE_BIN
+else
+    (cd "$ROOT" && cargo build --release -p ferrum-server --example bare_health >&2)
+    BARE=$ROOT/target/release/examples/bare_health
 fi
-command -v curl >/dev/null 2>&1 || die "curl is required"
+ferrum_tempdir ferrum-stack
 
-if [ -z "${FERRUM_BIN:-}" ] || [ -z "${BARE_BIN:-}" ]; then
-    log "building the release binaries"
-    (cd "$ROOT" && cargo build --release -p ferrum-server --bin ferrum --example bare_health >&2)
-fi
-BIN=${FERRUM_BIN:-$ROOT/target/release/ferrum}
-BARE=${BARE_BIN:-$ROOT/target/release/examples/bare_health}
-
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/ferrum-stack.XXXXXX")
-PIDS=()
-cleanup() {
-    for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-    for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 next_port=18200
-free_port() {
-    while port_in_use "$next_port"; do next_port=$((next_port + 1)); done
-    echo "$next_port"
-    next_port=$((next_port + 1))
-}
-
 # start NAME COMMAND...: starts a server whose command line ends with its port, waits for it.
 declare -A PORT PID
 start() {
     local name=$1 port
     shift
-    port=$(free_port)
+    port=$(ferrum_free_port "$next_port")
+    next_port=$((port + 1))
     "$@" "$port" >"$TMP/$name.log" 2>&1 &
     PID[$name]=$!
-    PIDS+=("$!")
+    FERRUM_PIDS+=("$!")
     PORT[$name]=$port
     for _ in $(seq 1 600); do
         curl -fsS -o /dev/null "http://127.0.0.1:$port/health/live" 2>/dev/null && return 0
