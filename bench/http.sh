@@ -38,13 +38,7 @@ ferrum_require wrk wrk "wrk not found; installing it with apt-get"
 command -v curl >/dev/null 2>&1 || die "curl is required"
 
 ferrum_binary release
-if [ -n "${BARE_BIN:-}" ]; then
-    BARE=$BARE_BIN
-else
-    (cd "$ROOT" && cargo build --release -p ferrum-server --example bare_health >&2)
-    BARE=$ROOT/target/release/examples/bare_health
-fi
-[ -x "$BARE" ] || die "no reference server at $BARE"
+ferrum_bare_binary
 
 ferrum_tempdir ferrum-bench
 PORT=$(ferrum_free_port "$PORT")

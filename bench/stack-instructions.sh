@@ -22,12 +22,7 @@ ferrum_require valgrind valgrind
 ferrum_require wrk wrk
 ferrum_require curl curl
 ferrum_binary release
-if [ -n "${BARE_BIN:-}" ]; then
-    BARE=$BARE_BIN
-else
-    (cd "$ROOT" && cargo build --release -p ferrum-server --example bare_health >&2)
-    BARE=$ROOT/target/release/examples/bare_health
-fi
+ferrum_bare_binary
 ferrum_tempdir ferrum-instr
 
 next_port=18400

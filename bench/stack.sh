@@ -30,12 +30,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 ferrum_require wrk wrk
 ferrum_require curl curl
 ferrum_binary release
-if [ -n "${BARE_BIN:-}" ]; then
-    BARE=$BARE_BIN
-else
-    (cd "$ROOT" && cargo build --release -p ferrum-server --example bare_health >&2)
-    BARE=$ROOT/target/release/examples/bare_health
-fi
+ferrum_bare_binary
 ferrum_tempdir ferrum-stack
 
 next_port=18200

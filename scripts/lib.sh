@@ -50,6 +50,18 @@ ferrum_binary() {
     [ -x "$BIN" ] || die "no executable server at $BIN"
 }
 
+# ferrum_bare_binary: sets BARE, the benchmarks' reference (plain axum serving /health/live,
+# crates/server/examples/bare_health.rs): $BARE_BIN when set, else a release build of it.
+ferrum_bare_binary() {
+    if [ -n "${BARE_BIN:-}" ]; then
+        BARE=$BARE_BIN
+    else
+        (cd "$ROOT" && cargo build --release -p ferrum-server --example bare_health >&2)
+        BARE=$ROOT/target/release/examples/bare_health
+    fi
+    [ -x "$BARE" ] || die "no reference server at $BARE"
+}
+
 # Processes to stop on exit besides the server (load generators, reference servers).
 FERRUM_PIDS=()
 SERVER_PID=
