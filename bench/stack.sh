@@ -3,10 +3,12 @@
 #
 # Runs, side by side on loopback, the same route three ways and loads each in turn with wrk,
 # interleaved over several rounds so that a noisy neighbour hits every variant alike:
-#   stack   ferrum with the whole stack on: request id, span, JSON access log at info,
-#           metrics, compression negotiation, CORS, in-process rate limit, body cap, deadline
+#   stack   ferrum with the whole stack on: request id (on every log line of the request),
+#           JSON access log at info, metrics, compression negotiation, CORS, in-process rate
+#           limit, body cap, deadline
 #   quiet   the same binary and flags at --log-level warn (no access line)
-#   bare    plain axum serving the same JSON (examples/bare_health.rs): the stack off
+#   bare    plain axum serving the same JSON with the same allocator
+#           (examples/bare_health.rs): the stack off
 # For each it reports req/s and the server's CPU time per request (utime + stime from /proc
 # over the run, divided by the requests wrk completed), which is steadier than req/s on a
 # shared machine. /health/live is exempt from the rate limit (probes are never throttled), so

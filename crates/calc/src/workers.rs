@@ -15,6 +15,7 @@ use std::{
     time::Duration,
 };
 
+use ferrum_platform::telemetry::RequestScope;
 use tokio::sync::Semaphore;
 
 use crate::{error::CalcError, limits, primes};
@@ -57,7 +58,9 @@ impl PrimeWorkers {
     async fn compute(&self, ns: Vec<u64>) -> Result<Vec<u64>, CalcError> {
         // The semaphore is never closed, so this only waits.
         let permit = self.permits.clone().acquire_owned().await.map_err(|_| CalcError::ComputationFailed)?;
+        // Lines logged by the computation keep the call's span and its request id.
         let span = tracing::Span::current();
+        let request = RequestScope::current();
         // Set when this future is dropped (the deadline passed or the client went away), so an
         // abandoned batch stops within one value instead of holding its core and its permit to
         // the end, and a shutdown does not wait for it.
@@ -65,7 +68,7 @@ impl PrimeWorkers {
         let _abandon_on_drop = SetOnDrop(abandoned.clone());
         let work = tokio::task::spawn_blocking(move || {
             let _permit = permit;
-            span.in_scope(|| primes::nth_primes_until(&ns, || abandoned.load(Ordering::Relaxed)))
+            request.run(|| span.in_scope(|| primes::nth_primes_until(&ns, || abandoned.load(Ordering::Relaxed))))
         });
         match work.await {
             Ok(Some(primes)) => Ok(primes),

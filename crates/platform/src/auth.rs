@@ -11,6 +11,7 @@ use axum::{
     middleware::{self, Next},
     response::{IntoResponse, Response},
 };
+use dashmap::DashMap;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, errors::ErrorKind};
 use serde::{Deserialize, Serialize};
 use utoipa::{OpenApi, ToSchema};
@@ -20,6 +21,9 @@ use crate::{config::AuthConfig, http::Problem};
 
 /// Leeway on `exp` and `nbf` for clocks that disagree a little.
 const LEEWAY_SECONDS: u64 = 30;
+
+/// How many verified tokens are remembered; the memory is emptied when it is full.
+const VERIFIED_TOKENS: usize = 4096;
 
 /// A permission a token carries in its space-separated `scope` claim. Each module names its
 /// own (`Scope::new("patients")`); the platform knows only `admin`.
@@ -113,6 +117,13 @@ pub struct AuthKeys {
     validation: Validation,
     claim_name: String,
     expiration: Duration,
+    /// Tokens whose signature has been checked, by their exact text, with their claims. A
+    /// client sends the same token on every request, and checking it (base64, HMAC-SHA256,
+    /// JSON) was the largest part of an authenticated read (BENCHMARKS.md); a remembered token
+    /// costs one map lookup and its expiry check. Only the key that signed it could have made
+    /// the same text, so remembering cannot admit a token the key would refuse; the time
+    /// checks (`exp`) are made again on every use.
+    verified: DashMap<Box<str>, Claims, foldhash::fast::RandomState>,
 }
 
 impl std::fmt::Debug for AuthKeys {
@@ -135,13 +146,29 @@ impl AuthKeys {
             validation,
             claim_name: config.claim_name.clone(),
             expiration: config.expiration,
+            verified: DashMap::with_hasher(foldhash::fast::RandomState::default()),
         }
     }
 
     /// Checks signature, algorithm, `exp` and `nbf`.
     pub fn verify(&self, token: &str) -> Result<Claims, AuthError> {
+        if let Some(claims) = self.verified.get(token) {
+            // `nbf` cannot turn false again once true; `exp` can, so it is checked each time,
+            // as the library checks it. An expired token falls through to the full check,
+            // which says why it is refused.
+            let now = i64::try_from(jsonwebtoken::get_current_timestamp()).unwrap_or(i64::MAX);
+            if now <= claims.exp.saturating_add(LEEWAY_SECONDS as i64) {
+                return Ok(claims.clone());
+            }
+        }
         match jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation) {
-            Ok(data) => Ok(data.claims),
+            Ok(data) => {
+                if self.verified.len() >= VERIFIED_TOKENS {
+                    self.verified.clear();
+                }
+                self.verified.insert(token.into(), data.claims.clone());
+                Ok(data.claims)
+            }
             Err(error) => Err(match error.kind() {
                 ErrorKind::ExpiredSignature => AuthError::Expired,
                 ErrorKind::ImmatureSignature => AuthError::NotYetValid,
@@ -277,6 +304,31 @@ mod tests {
         assert_eq!(claims.name.as_deref(), Some("ferrum"));
         assert!(claims.has_scope(Scope::new("care")));
         assert!(!claims.has_scope(Scope::ADMIN));
+    }
+
+    #[test]
+    fn a_remembered_token_is_still_refused_once_it_expires() {
+        let keys = keys("k1");
+        let now = chrono::Utc::now().timestamp();
+        // Valid for one more second, thanks to the leeway.
+        let token = keys.sign(&Claims { sub: Some("u1".into()), exp: now - 29, ..Claims::default() });
+        assert_eq!(keys.verify(&token).map(|c| c.sub), Ok(Some("u1".into())));
+        assert_eq!(keys.verify(&token).map(|c| c.sub), Ok(Some("u1".into())), "remembered");
+        std::thread::sleep(Duration::from_millis(2100));
+        assert_eq!(keys.verify(&token), Err(AuthError::Expired));
+        // Another key's token of the same claims is not taken for the remembered one.
+        let forged = test_keys("k2").sign(&Claims { sub: Some("u1".into()), exp: now + 60, ..Claims::default() });
+        assert_eq!(keys.verify(&forged), Err(AuthError::BadSignature));
+    }
+
+    #[test]
+    fn the_memory_of_verified_tokens_is_bounded() {
+        let keys = keys("k1");
+        for n in 0..=VERIFIED_TOKENS {
+            let token = keys.mint(Some(n.to_string()), false, None, None);
+            assert_eq!(keys.verify(&token).map(|c| c.sub), Ok(Some(n.to_string())));
+        }
+        assert!((1..=VERIFIED_TOKENS).contains(&keys.verified.len()), "{}", keys.verified.len());
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The innermost platform service: the request body cap, the request deadline and the panic
-//! net, in one tower service so that a request pays for one wrapper and one boxed future instead
-//! of three (tower-http's `RequestBodyLimit` and `CatchPanic` plus a `from_fn` deadline).
+//! net, in one tower service so that a request pays for one wrapper and no boxed future instead
+//! of three wrappers and three boxed futures (tower-http's `RequestBodyLimit` and `CatchPanic`
+//! plus a `from_fn` deadline).
 //!
 //! - Body cap: a declared `Content-Length` over the cap is refused before the body is read; any
 //!   other non-empty body is read through `http_body_util::Limited`, which the extractors turn
@@ -13,8 +14,10 @@
 use std::{
     any::Any,
     convert::Infallible,
+    future::Future,
     panic::AssertUnwindSafe,
-    task::{Context, Poll},
+    pin::Pin,
+    task::{Context, Poll, ready},
     time::Duration,
 };
 
@@ -24,8 +27,9 @@ use axum::{
     http::{StatusCode, header},
     response::{IntoResponse, Response},
 };
-use futures_util::{FutureExt as _, future::BoxFuture};
+use futures_util::{FutureExt as _, future::CatchUnwind};
 use http_body_util::Limited;
+use tokio::time::Timeout;
 use tower::{Layer, Service};
 
 use super::problem::Problem;
@@ -60,12 +64,11 @@ pub(crate) struct Guard<S> {
 
 impl<S> Service<Request> for Guard<S>
 where
-    S: Service<Request, Response = Response, Error = Infallible> + Send + 'static,
-    S::Future: Send + 'static,
+    S: Service<Request, Response = Response, Error = Infallible>,
 {
     type Response = Response;
     type Error = Infallible;
-    type Future = BoxFuture<'static, Result<Response, Infallible>>;
+    type Future = GuardFuture<S::Future>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
         self.inner.poll_ready(cx)
@@ -74,7 +77,7 @@ where
     fn call(&mut self, request: Request) -> Self::Future {
         let GuardLayer { timeout, max_body_bytes } = self.limits;
         if declared_length(&request).is_some_and(|length| length > max_body_bytes as u64) {
-            return Box::pin(std::future::ready(Ok(too_large())));
+            return GuardFuture::Answered { response: Some(too_large()) };
         }
         let request = if http_body::Body::is_end_stream(request.body()) {
             request
@@ -86,22 +89,49 @@ where
         // Calling the handler can panic as well as polling it, so both happen inside a guard.
         let handled = match std::panic::catch_unwind(AssertUnwindSafe(|| self.inner.call(request))) {
             Ok(future) => AssertUnwindSafe(future).catch_unwind(),
-            Err(panic) => return Box::pin(std::future::ready(Ok(panicked(panic)))),
+            Err(panic) => return GuardFuture::Answered { response: Some(panicked(panic)) },
         };
-        Box::pin(async move {
-            let outcome = if unbounded {
-                handled.await
-            } else {
-                match tokio::time::timeout(timeout, handled).await {
-                    Ok(outcome) => outcome,
-                    Err(_) => return Ok(timed_out(timeout)),
-                }
-            };
-            Ok(match outcome {
+        if unbounded {
+            GuardFuture::Unbounded { handled }
+        } else {
+            GuardFuture::Bounded { handled: tokio::time::timeout(timeout, handled), timeout }
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The answer of [`Guard`]: one decided before the handler ran, or the handler's, caught if
+    /// it panics and cut off at the deadline unless the request is exempt. A named future
+    /// rather than a boxed `async` block: one allocation less per request.
+    #[project = GuardProjection]
+    pub(crate) enum GuardFuture<F> {
+        Answered { response: Option<Response> },
+        Unbounded { #[pin] handled: CatchUnwind<AssertUnwindSafe<F>> },
+        Bounded { #[pin] handled: Timeout<CatchUnwind<AssertUnwindSafe<F>>>, timeout: Duration },
+    }
+}
+
+impl<F> Future for GuardFuture<F>
+where
+    F: Future<Output = Result<Response, Infallible>>,
+{
+    type Output = Result<Response, Infallible>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let response = match self.project() {
+            // A future is not polled again once it is ready.
+            GuardProjection::Answered { response } => response.take().unwrap_or_default(),
+            GuardProjection::Unbounded { handled } => match ready!(handled.poll(cx)) {
                 Ok(Ok(response)) => response,
                 Err(panic) => panicked(panic),
-            })
-        })
+            },
+            GuardProjection::Bounded { handled, timeout } => match ready!(handled.poll(cx)) {
+                Ok(Ok(Ok(response))) => response,
+                Ok(Err(panic)) => panicked(panic),
+                Err(_) => timed_out(*timeout),
+            },
+        };
+        Poll::Ready(Ok(response))
     }
 }
 

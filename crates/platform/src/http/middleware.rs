@@ -1,23 +1,18 @@
 //! The one place the layer stack is assembled (STYLE R7). From the outside in: compression
 //! (outermost, so nothing below it rewrites an encoded body; only for requests that ask for an
-//! encoding), `observe` (request id, span,
-//! access log, request metrics, problem bodies for bare errors), CORS, rate limit, then `guard`
-//! (body cap, request deadline, panic net).
+//! encoding), `observe` (request id, access log, request metrics, problem bodies for bare
+//! errors), CORS, rate limit, then `guard` (body cap, request deadline, panic net).
 //! Config-switched layers cost nothing when off. Costs are measured in BENCHMARKS.md.
 
 use std::{sync::Arc, time::Duration};
 
-use axum::{
-    Router,
-    extract::DefaultBodyLimit,
-    http::{HeaderName, HeaderValue, Method, header},
-};
+use axum::{Router, extract::DefaultBodyLimit, http::HeaderValue};
 use tower::ServiceBuilder;
-use tower_http::cors::{AllowOrigin, CorsLayer};
 
 pub use super::observe::REQUEST_ID;
 use super::{
     compress::NegotiateLayer,
+    cors::CorsLayer,
     guard::GuardLayer,
     observe::ObserveLayer,
     problem::Problem,
@@ -84,7 +79,7 @@ pub fn apply(router: Router, settings: &HttpSettings) -> Router {
     let stack = ServiceBuilder::new()
         .layer(ObserveLayer::new(settings.metrics.clone()))
         // CORS outside the rate limit, so preflight requests count against no one.
-        .option_layer(settings.cors.as_ref().map(cors_layer))
+        .option_layer(settings.cors.clone().map(CorsLayer::new))
         .option_layer(settings.rate_limiter.clone().map(RateLimitLayer::new))
         .layer(GuardLayer::new(settings.request_timeout, settings.max_body_bytes))
         // The guard enforces the configured cap; axum's own 2 MB default would be a second one.
@@ -95,39 +90,6 @@ pub fn apply(router: Router, settings: &HttpSettings) -> Router {
     } else {
         router.layer(stack)
     }
-}
-
-/// CORS for every route (SPEC 1.7): preflight answered before auth, only the configured
-/// origins, `Authorization` and `Content-Type` (and our conditional headers) allowed, `Link`
-/// and `Location` (and friends) exposed to scripts.
-fn cors_layer(origins: &CorsOrigins) -> CorsLayer {
-    let allow_origin = match origins {
-        CorsOrigins::Any => AllowOrigin::any(),
-        // A predicate over a shared list rather than `AllowOrigin::list`: axum clones the stack
-        // for every request, and a list is a fresh allocation each time.
-        CorsOrigins::List(list) => {
-            let list: Arc<[HeaderValue]> = list.iter().cloned().collect();
-            AllowOrigin::predicate(move |origin, _| list.contains(origin))
-        }
-    };
-    CorsLayer::new()
-        .allow_origin(allow_origin)
-        .allow_methods([Method::GET, Method::HEAD, Method::POST, Method::PUT, Method::PATCH, Method::DELETE])
-        .allow_headers([
-            header::AUTHORIZATION,
-            header::CONTENT_TYPE,
-            header::IF_MATCH,
-            HeaderName::from_static("idempotency-key"),
-            HeaderName::from_static(REQUEST_ID),
-        ])
-        .expose_headers([
-            header::LINK,
-            header::LOCATION,
-            header::ETAG,
-            header::RETRY_AFTER,
-            HeaderName::from_static(REQUEST_ID),
-        ])
-        .max_age(Duration::from_secs(3600))
 }
 
 /// The JSON 404 every router ends with.
@@ -141,7 +103,7 @@ mod tests {
     use axum::{
         body::{Body, Bytes},
         extract::Request,
-        http::StatusCode,
+        http::{StatusCode, header},
         response::Response,
         routing::{get, post},
     };

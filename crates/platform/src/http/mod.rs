@@ -5,11 +5,12 @@
 //! - [`integer`]: integers in JSON bodies read exactly (`3.0` is 3; `3.5` and overflow are refused)
 //! - [`middleware`]: the one place the layer stack is assembled
 //! - [`rate_limit`]: per-client GCRA limits, in process or in Redis
-//! - `observe`, `guard` and `compress`: the request id, access log and metrics; the body cap,
-//!   deadline and panic net; compression when asked for (private: [`middleware::apply`] is how
+//! - `observe`, `cors`, `guard` and `compress`: the request id, access log and metrics; CORS;
+//!   the body cap, deadline and panic net; compression when asked for (private: [`middleware::apply`] is how
 //!   they are used)
 
 mod compress;
+mod cors;
 pub mod extract;
 mod guard;
 pub mod integer;

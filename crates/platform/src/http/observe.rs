@@ -1,6 +1,7 @@
-//! The outermost platform service after compression: request id, a span carrying it, one
-//! access-log line and the request metrics per request, and problem bodies for error answers
-//! that arrive without one (405 from the router, for one).
+//! The outermost platform service after compression: request id (carried by every line logged
+//! inside the request, [`telemetry::in_request`]), one access-log line and the request metrics
+//! per request, and problem bodies for error answers that arrive without one (405 from the
+//! router, for one).
 //!
 //! Written as a tower service rather than `axum::middleware::from_fn`: `from_fn` boxes the
 //! inner service and its future again on every request, which was a measurable share of the
@@ -23,10 +24,12 @@ use futures_util::future::BoxFuture;
 use http_body_util::BodyExt as _;
 use tokio::time::Instant;
 use tower::{Layer, Service};
-use tracing::Instrument;
 
 use super::problem::{InternalError, Problem};
-use crate::metrics::Metrics;
+use crate::{
+    metrics::Metrics,
+    telemetry::{self, AccessRecord},
+};
 
 /// The request id header, taken from the client when sound, else generated (SPEC 1.7).
 pub const REQUEST_ID: &str = "x-request-id";
@@ -83,61 +86,36 @@ where
         let route = request.extensions().get::<MatchedPath>().cloned();
         let uri = request.uri().clone();
         let client = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
-        let span = tracing::info_span!("request", request_id = request_id.to_str().unwrap_or(""));
         // The inner future owns what it needs, so the inner service is called here rather than
         // cloned into the future: a clone of the stack below is a clone of every layer's state.
-        let handled = self.inner.call(request).instrument(span);
+        let handled = telemetry::in_request(request_id.clone(), self.inner.call(request));
         let metrics = self.metrics.clone();
 
         Box::pin(async move {
             let _in_flight = metrics.as_deref().map(Metrics::start_request);
-            let id = request_id.to_str().unwrap_or("");
             let Ok(mut response) = handled.await;
             if response.status().is_client_error() || response.status().is_server_error() {
                 response = with_problem_body(response).await;
             }
-            response.headers_mut().insert(REQUEST_ID, request_id.clone());
-
             let elapsed = started.elapsed();
             let route = route.as_ref().map(MatchedPath::as_str);
             if let Some(metrics) = &metrics {
                 metrics.record_request(&method, route, response.status(), elapsed);
             }
-            let status = response.status().as_u16();
-            // Whole microseconds: a short, exact-looking number in the log.
-            let latency_ms = elapsed.as_micros() as f64 / 1000.0;
-            let bytes = http_body::Body::size_hint(response.body()).exact();
-            let route = route.unwrap_or("-");
-            let path = uri.path();
-            let client = tracing::field::display(client.map_or(Loggable::Unknown, Loggable::Ip));
-            // The access line carries the request id itself: it is logged outside the span.
-            match response.extensions().get::<InternalError>() {
-                Some(InternalError(cause)) => tracing::error!(
-                    target: "ferrum::access", request_id = id, method = method.as_str(), route, path, status, latency_ms, bytes, client,
-                    error = &**cause, "request failed"
-                ),
-                None => tracing::info!(
-                    target: "ferrum::access", request_id = id, method = method.as_str(), route, path, status, latency_ms, bytes, client,
-                    "request"
-                ),
-            }
+            telemetry::log_access(&AccessRecord {
+                request_id: request_id.to_str().unwrap_or(""),
+                method: method.as_str(),
+                route,
+                path: uri.path(),
+                status: response.status().as_u16(),
+                latency: elapsed,
+                bytes: http_body::Body::size_hint(response.body()).exact(),
+                client,
+                error: response.extensions().get::<InternalError>().map(|InternalError(cause)| &**cause),
+            });
+            response.headers_mut().insert(REQUEST_ID, request_id);
             Ok(response)
         })
-    }
-}
-
-/// The client's address for the access line, formatted only if the line is written.
-enum Loggable {
-    Ip(std::net::IpAddr),
-    Unknown,
-}
-
-impl std::fmt::Display for Loggable {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::Ip(ip) => ip.fmt(f),
-            Self::Unknown => f.write_str("-"),
-        }
     }
 }
 

@@ -9,18 +9,20 @@
 
 use std::{
     convert::Infallible,
-    net::SocketAddr,
+    future::Future,
+    net::{IpAddr, SocketAddr},
+    pin::Pin,
     sync::{
         Arc,
         atomic::{AtomicU64, Ordering},
     },
-    task::{Context, Poll},
+    task::{Context, Poll, ready},
     time::{Duration, Instant},
 };
 
 use axum::{
     extract::{ConnectInfo, Request},
-    http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header},
+    http::{HeaderName, HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
 };
 use dashmap::DashMap;
@@ -64,10 +66,30 @@ struct Decision {
     retry_after: u64,
 }
 
+/// Whom a request counts against: the verified token's subject, else the client's address.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+enum Client {
+    Subject(Box<str>),
+    Ip(IpAddr),
+    /// A trusted proxy's header naming something that is not an address.
+    Named(Box<str>),
+}
+
+impl std::fmt::Display for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Subject(subject) => write!(f, "sub:{subject}"),
+            Self::Ip(ip) => write!(f, "ip:{ip}"),
+            Self::Named(name) => write!(f, "ip:{name}"),
+        }
+    }
+}
+
 /// The rate limiter shared by every request.
 #[derive(Debug)]
 pub struct RateLimiter {
-    limit: RateLimit,
+    /// `X-RateLimit-Limit`, the same on every answer.
+    limit_header: HeaderValue,
     interval: u64,
     tolerance: u64,
     store: Store,
@@ -77,7 +99,7 @@ pub struct RateLimiter {
 
 #[derive(Debug)]
 enum Store {
-    Local { started: Instant, tats: DashMap<String, u64>, checks: AtomicU64 },
+    Local { started: Instant, tats: DashMap<Client, u64, foldhash::fast::RandomState>, checks: AtomicU64 },
     Redis { connection: redis::aio::ConnectionManager, script: redis::Script },
 }
 
@@ -101,7 +123,8 @@ return {1, new_tat - now, 0}
 impl RateLimiter {
     /// A limiter keeping its state in this process.
     pub fn local(limit: RateLimit, keys: Arc<AuthKeys>, client_header: Option<HeaderName>) -> Self {
-        let store = Store::Local { started: Instant::now(), tats: DashMap::new(), checks: AtomicU64::new(0) };
+        let tats = DashMap::with_hasher(foldhash::fast::RandomState::default());
+        let store = Store::Local { started: Instant::now(), tats, checks: AtomicU64::new(0) };
         Self::with_store(limit, store, keys, client_header)
     }
 
@@ -125,21 +148,35 @@ impl RateLimiter {
     fn with_store(limit: RateLimit, store: Store, keys: Arc<AuthKeys>, client_header: Option<HeaderName>) -> Self {
         let interval = (limit.period.as_micros() / u128::from(limit.requests)).max(1) as u64;
         let tolerance = interval * u64::from(limit.requests - 1);
-        Self { limit, interval, tolerance, store, keys, client_header }
+        let limit_header = HeaderValue::from(limit.requests);
+        Self { limit_header, interval, tolerance, store, keys, client_header }
     }
 
-    async fn check(&self, client: &str) -> Decision {
+    /// The decision for `client` when the state is in this process; `None` when it is in Redis
+    /// and [`Self::check`] must wait for it.
+    fn check_here(&self, client: &Client) -> Option<Decision> {
+        let Store::Local { started, tats, checks } = &self.store else { return None };
+        let now = started.elapsed().as_micros() as u64;
+        if checks.fetch_add(1, Ordering::Relaxed) % 10_000 == 9_999 {
+            // Forget clients whose allowance is whole again; bounds the map.
+            tats.retain(|_, tat| *tat > now);
+        }
+        // Looked up by reference first: the key is copied only for a client not seen before.
+        if let Some(mut tat) = tats.get_mut(client) {
+            let (decision, new_tat) = gcra(*tat, now, self.interval, self.tolerance);
+            *tat = new_tat;
+            return Some(decision);
+        }
+        let mut tat = tats.entry(client.clone()).or_insert(now);
+        let (decision, new_tat) = gcra(*tat, now, self.interval, self.tolerance);
+        *tat = new_tat;
+        Some(decision)
+    }
+
+    async fn check(&self, client: Client) -> Decision {
         match &self.store {
-            Store::Local { started, tats, checks } => {
-                let now = started.elapsed().as_micros() as u64;
-                if checks.fetch_add(1, Ordering::Relaxed) % 10_000 == 9_999 {
-                    // Forget clients whose allowance is whole again; bounds the map.
-                    tats.retain(|_, tat| *tat > now);
-                }
-                let mut tat = tats.entry(client.to_owned()).or_insert(now);
-                let (decision, new_tat) = gcra(*tat, now, self.interval, self.tolerance);
-                *tat = new_tat;
-                decision
+            Store::Local { .. } => {
+                self.check_here(&client).unwrap_or(Decision { allowed: true, until_reset: 0, retry_after: 0 })
             }
             Store::Redis { connection, script } => {
                 let mut connection = connection.clone();
@@ -159,36 +196,65 @@ impl RateLimiter {
         }
     }
 
-    /// The client a request counts against: `sub:<subject>` for a valid token, else `ip:<address>`.
-    fn client_of(&self, request: &mut Request) -> String {
+    /// The client a request counts against: the subject of a valid token, else the address.
+    fn client_of(&self, request: &mut Request) -> Client {
         if let Ok(claims) = auth::bearer(request).and_then(|token| self.keys.verify(token)) {
-            let key = claims.sub.as_ref().map(|sub| format!("sub:{sub}"));
+            let subject = claims.sub.as_deref().map(Box::from);
             // The route's guard reuses the verified claims instead of verifying again.
             request.extensions_mut().insert(claims);
-            if let Some(key) = key {
-                return key;
+            if let Some(subject) = subject {
+                return Client::Subject(subject);
             }
         }
         let forwarded = self.client_header.as_ref().and_then(|name| request.headers().get(name)).and_then(|value| {
             // The last address is the one our trusted proxy saw; earlier ones are the client's word.
-            value.to_str().ok()?.rsplit(',').next().map(|ip| ip.trim().to_owned())
+            Some(value.to_str().ok()?.rsplit(',').next()?.trim()).filter(|ip| !ip.is_empty())
         });
-        let peer = || request.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string());
-        format!("ip:{}", forwarded.filter(|ip| !ip.is_empty()).or_else(peer).unwrap_or_default())
+        if let Some(forwarded) = forwarded {
+            return forwarded.parse().map_or_else(|_| Client::Named(forwarded.into()), Client::Ip);
+        }
+        let peer = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
+        peer.map_or_else(|| Client::Named("".into()), Client::Ip)
     }
 
-    fn headers(&self, decision: &Decision) -> HeaderMap {
+    /// The `X-RateLimit-*` values for a decision.
+    fn headers(&self, decision: &Decision) -> LimitHeaders {
         let remaining = if decision.allowed {
             (self.tolerance + self.interval).saturating_sub(decision.until_reset) / self.interval
         } else {
             0
         };
-        let mut headers = HeaderMap::new();
-        headers.insert(LIMIT.clone(), HeaderValue::from(self.limit.requests));
-        headers.insert(REMAINING.clone(), HeaderValue::from(remaining));
-        headers.insert(RESET.clone(), HeaderValue::from(decision.until_reset.div_ceil(1_000_000)));
-        headers
+        LimitHeaders {
+            limit: self.limit_header.clone(),
+            remaining: HeaderValue::from(remaining),
+            reset: HeaderValue::from(decision.until_reset.div_ceil(1_000_000)),
+        }
     }
+}
+
+/// The `X-RateLimit-*` headers of one answer.
+#[derive(Debug)]
+struct LimitHeaders {
+    limit: HeaderValue,
+    remaining: HeaderValue,
+    reset: HeaderValue,
+}
+
+impl LimitHeaders {
+    fn add_to(self, response: &mut Response) {
+        let headers = response.headers_mut();
+        headers.insert(LIMIT.clone(), self.limit);
+        headers.insert(REMAINING.clone(), self.remaining);
+        headers.insert(RESET.clone(), self.reset);
+    }
+}
+
+/// The answer for a request over the limit.
+fn too_many(decision: &Decision) -> Response {
+    let seconds = decision.retry_after.div_ceil(1_000_000).max(1);
+    Problem::new(StatusCode::TOO_MANY_REQUESTS, format!("rate limit exceeded; retry in {seconds} s"))
+        .with_header(header::RETRY_AFTER, HeaderValue::from(seconds))
+        .into_response()
 }
 
 /// One GCRA step: the decision and the client's new theoretical arrival time.
@@ -246,7 +312,7 @@ where
 {
     type Response = Response;
     type Error = Infallible;
-    type Future = BoxFuture<'static, Result<Response, Infallible>>;
+    type Future = LimitFuture<S::Future>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
         self.inner.poll_ready(cx)
@@ -254,27 +320,65 @@ where
 
     fn call(&mut self, mut request: Request) -> Self::Future {
         if is_exempt(request.uri().path()) {
-            return Box::pin(self.inner.call(request));
+            return LimitFuture::Call { inner: self.inner.call(request), headers: None };
         }
-        // The check may wait for Redis: the service that was polled ready goes with the future.
+        let client = self.limiter.client_of(&mut request);
+        if let Some(decision) = self.limiter.check_here(&client) {
+            let headers = self.limiter.headers(&decision);
+            if !decision.allowed {
+                let mut response = too_many(&decision);
+                headers.add_to(&mut response);
+                return LimitFuture::Refused { response: Some(response) };
+            }
+            return LimitFuture::Call { inner: self.inner.call(request), headers: Some(headers) };
+        }
+        // The check waits for Redis: the service that was polled ready goes with the future.
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let limiter = self.limiter.clone();
-        Box::pin(async move {
-            let client = limiter.client_of(&mut request);
-            let decision = limiter.check(&client).await;
-            let headers = limiter.headers(&decision);
-            let Ok(mut response) = if decision.allowed {
-                inner.call(request).await
-            } else {
-                let seconds = decision.retry_after.div_ceil(1_000_000).max(1);
-                Ok(Problem::new(StatusCode::TOO_MANY_REQUESTS, format!("rate limit exceeded; retry in {seconds} s"))
-                    .with_header(header::RETRY_AFTER, HeaderValue::from(seconds))
-                    .into_response())
-            };
-            response.headers_mut().extend(headers);
-            Ok(response)
-        })
+        LimitFuture::Waiting {
+            future: Box::pin(async move {
+                let decision = limiter.check(client).await;
+                let headers = limiter.headers(&decision);
+                let Ok(mut response) =
+                    if decision.allowed { inner.call(request).await } else { Ok(too_many(&decision)) };
+                headers.add_to(&mut response);
+                Ok(response)
+            }),
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The answer of [`Limit`]. The in-process check is decided before the route is called, so
+    /// that path costs no boxed future; only a check in Redis waits inside one.
+    #[project = LimitProjection]
+    pub(crate) enum LimitFuture<F> {
+        Call { #[pin] inner: F, headers: Option<LimitHeaders> },
+        Refused { response: Option<Response> },
+        Waiting { future: BoxFuture<'static, Result<Response, Infallible>> },
+    }
+}
+
+impl<F> Future for LimitFuture<F>
+where
+    F: Future<Output = Result<Response, Infallible>>,
+{
+    type Output = Result<Response, Infallible>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.project() {
+            LimitProjection::Call { inner, headers } => {
+                let Ok(mut response) = ready!(inner.poll(cx));
+                if let Some(headers) = headers.take() {
+                    headers.add_to(&mut response);
+                }
+                Poll::Ready(Ok(response))
+            }
+            // A future is not polled again once it is ready.
+            LimitProjection::Refused { response } => Poll::Ready(Ok(response.take().unwrap_or_default())),
+            LimitProjection::Waiting { future } => future.as_mut().poll(cx),
+        }
     }
 }
 

@@ -5,6 +5,7 @@
 //! without its per-event costs: that format allocates the timestamp, goes through serde for
 //! every field and parses each span's fields back from JSON to print them again. Here a span's
 //! fields are kept as ready-made JSON members ([`JsonMembers`]) and copied into each line.
+//! A line logged while a request is served gets its `request_id` ([`super::context`]).
 
 use std::{
     cell::RefCell,
@@ -13,6 +14,8 @@ use std::{
 };
 
 use chrono::{DateTime, Utc};
+
+use super::context;
 use tracing::{
     Event, Subscriber,
     field::{Field, Visit},
@@ -62,6 +65,13 @@ where
         let mut fields = FieldWriter { out: &mut writer, result: Ok(()) };
         event.record(&mut fields);
         fields.result?;
+        context::with_request_id(|id| match id {
+            Some(id) => {
+                writer.write_str(",\"request_id\":")?;
+                write_string(&mut writer, id)
+            }
+            None => Ok(()),
+        })?;
         writer.write_str(",\"target\":")?;
         write_string(&mut writer, meta.target())?;
 
@@ -150,7 +160,7 @@ fn write_displayed(out: &mut Writer<'_>, value: &dyn fmt::Display) -> fmt::Resul
 }
 
 /// A JSON string literal.
-fn write_string(out: &mut impl fmt::Write, text: &str) -> fmt::Result {
+pub(super) fn write_string(out: &mut impl fmt::Write, text: &str) -> fmt::Result {
     out.write_char('"')?;
     Escaping(out).write_str(text)?;
     out.write_char('"')
@@ -196,7 +206,7 @@ thread_local! {
 }
 
 /// RFC 3339 in UTC with microseconds, as tracing-subscriber prints it.
-fn write_timestamp(out: &mut impl fmt::Write, now: SystemTime) -> fmt::Result {
+pub(super) fn write_timestamp(out: &mut impl fmt::Write, now: SystemTime) -> fmt::Result {
     let since_epoch = now.duration_since(UNIX_EPOCH).unwrap_or_default();
     let seconds = since_epoch.as_secs();
     SECOND.with_borrow_mut(|(cached, text)| {
@@ -277,6 +287,17 @@ mod tests {
         let timestamp = line["timestamp"].as_str().unwrap();
         assert!(crate::time::parse_rfc3339(timestamp).is_ok(), "{timestamp}");
         assert_eq!(timestamp.len(), "2026-11-23T17:40:00.123456Z".len(), "{timestamp}");
+    }
+
+    #[tokio::test]
+    async fn lines_logged_inside_a_request_carry_its_id() {
+        let request = context::in_request(axum::http::HeaderValue::from_static("r-9"), async {
+            logged(|| tracing::warn!(store = "sqlite", "slow query"))
+        });
+        let lines = request.await;
+        assert_eq!(lines[0]["request_id"], "r-9");
+        assert_eq!(lines[0]["store"], "sqlite");
+        assert!(logged(|| tracing::warn!("outside")).first().is_some_and(|line| line.get("request_id").is_none()));
     }
 
     #[test]

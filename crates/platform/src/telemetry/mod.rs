@@ -1,32 +1,75 @@
 //! Structured logs: JSON lines by default, human-readable when asked.
 
-use tracing_subscriber::{EnvFilter, fmt::MakeWriter, layer::SubscriberExt, util::SubscriberInitExt};
+use std::io::Write as _;
+
+use tracing::Subscriber;
+use tracing_subscriber::{
+    EnvFilter,
+    fmt::{FmtContext, FormatEvent, FormatFields, MakeWriter, format::Writer},
+    layer::SubscriberExt,
+    registry::LookupSpan,
+    util::SubscriberInitExt,
+};
 
 use crate::config::LogFormat;
 
+mod access;
 mod batch_writer;
+mod context;
 mod json;
 
+pub use access::{AccessRecord, log_access};
 pub use batch_writer::{BatchWriter, FlushGuard};
+pub use context::{RequestScope, in_request};
 
 /// Installs the global subscriber writing to `writer`; a second call is a no-op (tests).
 ///
 /// `filter` is a level (`info`) or a `RUST_LOG`-style directive list, already validated by config.
 pub fn init<W>(format: LogFormat, filter: &str, writer: W)
 where
-    W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
+    W: for<'w> MakeWriter<'w> + Clone + Send + Sync + 'static,
 {
     let filter = EnvFilter::try_new(filter).unwrap_or_else(|_| EnvFilter::new("info"));
     let registry = tracing_subscriber::registry().with(filter);
-    let _ = match format {
-        LogFormat::Json => registry
-            .with(
-                tracing_subscriber::fmt::layer()
-                    .fmt_fields(json::JsonMembers)
-                    .event_format(json::JsonLine)
-                    .with_writer(writer),
-            )
-            .try_init(),
-        LogFormat::Pretty => registry.with(tracing_subscriber::fmt::layer().with_writer(writer)).try_init(),
-    };
+    match format {
+        LogFormat::Json => {
+            let layer = tracing_subscriber::fmt::layer()
+                .fmt_fields(json::JsonMembers)
+                .event_format(json::JsonLine)
+                .with_writer(writer.clone());
+            if registry.with(layer).try_init().is_ok() {
+                // Errors are dropped, as the subscriber drops them: there is nowhere to report them.
+                access::write_json_to(Box::new(move |line| {
+                    let _ = writer.make_writer().write_all(line);
+                }));
+            }
+        }
+        LogFormat::Pretty => {
+            let format = WithRequestId(tracing_subscriber::fmt::format());
+            let _ = registry.with(tracing_subscriber::fmt::layer().event_format(format).with_writer(writer)).try_init();
+        }
+    }
+}
+
+/// The pretty format, each line inside a request starting with its request id.
+struct WithRequestId<F>(F);
+
+impl<S, N, F> FormatEvent<S, N> for WithRequestId<F>
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+    N: for<'a> FormatFields<'a> + 'static,
+    F: FormatEvent<S, N>,
+{
+    fn format_event(
+        &self,
+        ctx: &FmtContext<'_, S, N>,
+        mut writer: Writer<'_>,
+        event: &tracing::Event<'_>,
+    ) -> std::fmt::Result {
+        context::with_request_id(|id| match id {
+            Some(id) => write!(writer, "request_id={id} "),
+            None => Ok(()),
+        })?;
+        self.0.format_event(ctx, writer, event)
+    }
 }

@@ -102,6 +102,8 @@ async fn serves_on_sqlite_logs_masked_config_and_stops_on_signals() {
         }
         // The default database is ferrum.db in the working directory.
         assert!(dir.path().join("ferrum.db").exists());
+        let unknown = client.get(format!("http://127.0.0.1:{port}/nowhere?x=1")).header("x-request-id", "trace-me-2");
+        assert_eq!(unknown.send().await.unwrap().status(), 404);
         let killed = Command::new("kill").arg(signal).arg(child.id().to_string()).status().unwrap();
         assert!(killed.success());
         let status = tokio::task::spawn_blocking(move || {
@@ -118,6 +120,23 @@ async fn serves_on_sqlite_logs_masked_config_and_stops_on_signals() {
         assert_eq!(first["message"], "starting ferrum");
         assert!(first["config"].as_str().unwrap().contains("********"));
         assert!(logs.lines().all(|line| serde_json::from_str::<serde_json::Value>(line).is_ok()));
+        // One access line for the request, with every field SPEC 1.7 names.
+        let access: Vec<serde_json::Value> = logs
+            .lines()
+            .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+            .filter(|line| line["target"] == "ferrum::access" && line["request_id"] == "trace-me-2")
+            .collect();
+        assert_eq!(access.len(), 1, "{logs}");
+        let line = &access[0];
+        assert_eq!(
+            (&line["level"], &line["method"], &line["path"]),
+            (&"INFO".into(), &"GET".into(), &"/nowhere".into())
+        );
+        assert_eq!((&line["route"], &line["status"], &line["client"]), (&"-".into(), &404.into(), &"127.0.0.1".into()));
+        assert!(
+            line["latency_ms"].as_f64().is_some_and(|ms| ms >= 0.0) && line["bytes"].as_u64().is_some_and(|b| b > 0)
+        );
+        assert!(line["timestamp"].as_str().is_some_and(|t| t.ends_with('Z')));
     }
 }
 

@@ -1,0 +1,217 @@
+//! CORS for every route (SPEC 1.7): any `OPTIONS` request is answered here as a preflight,
+//! before auth and before the rate limit; other answers get `Vary: origin` when the allowed
+//! origins are a list, and, when the request comes from a browser page (it has an `Origin`),
+//! the exposed headers and `Access-Control-Allow-Origin` if the origin is allowed.
+//!
+//! It answers what tower-http's `CorsLayer` answered with our settings (the tests below and the
+//! server's edge tests hold it to that), with two headers fewer where they say nothing:
+//! `Access-Control-Expose-Headers` is left off answers to requests with no `Origin`, which no
+//! browser reads, and only a preflight's answer varies with the `Access-Control-Request-*`
+//! headers, so only it names them in `Vary`. Every header on `/health/live` counts: its whole
+//! answer is a few hundred bytes. And it does without tower-http's per-request costs: that
+//! layer builds a header map and a fresh `Vary` value for every request and merges them into
+//! the response, and axum clones its whole configuration per request. That came to about
+//! 4,000 instructions of each `/health/live` request (BENCHMARKS.md). Every value here is
+//! built once; a request costs one header lookup and two or three inserts.
+
+use std::{
+    convert::Infallible,
+    future::Future,
+    pin::Pin,
+    sync::Arc,
+    task::{Context, Poll, ready},
+};
+
+use axum::{
+    body::Body,
+    extract::Request,
+    http::{HeaderValue, Method, header},
+    response::Response,
+};
+use tower::{Layer, Service};
+
+use super::middleware::CorsOrigins;
+
+/// Methods a browser may use on the API.
+const ALLOW_METHODS: &str = "GET,HEAD,POST,PUT,PATCH,DELETE";
+/// Request headers a browser may send (lower case, as browsers list them in preflights).
+const ALLOW_HEADERS: &str = "authorization,content-type,if-match,idempotency-key,x-request-id";
+/// Response headers scripts may read.
+const EXPOSE_HEADERS: &str = "link,location,etag,retry-after,x-request-id";
+/// How long a browser may cache a preflight's answer, in seconds.
+const MAX_AGE: &str = "3600";
+/// A preflight's answer differs by these request headers, so caches must key on them.
+const PREFLIGHT_VARY: &str = "origin, access-control-request-method, access-control-request-headers";
+
+/// Wraps a route in [`Cors`].
+#[derive(Clone, Debug)]
+pub(crate) struct CorsLayer {
+    origins: Arc<CorsOrigins>,
+}
+
+impl CorsLayer {
+    pub(crate) fn new(origins: CorsOrigins) -> Self {
+        Self { origins: Arc::new(origins) }
+    }
+}
+
+impl<S> Layer<S> for CorsLayer {
+    type Service = Cors<S>;
+
+    fn layer(&self, inner: S) -> Cors<S> {
+        Cors { inner, origins: self.origins.clone() }
+    }
+}
+
+/// See the module documentation.
+#[derive(Clone, Debug)]
+pub(crate) struct Cors<S> {
+    inner: S,
+    origins: Arc<CorsOrigins>,
+}
+
+impl<S> Cors<S> {
+    /// The `Access-Control-Allow-Origin` value for a request from `origin`, if it is allowed.
+    fn allowed(&self, origin: Option<&HeaderValue>) -> Option<HeaderValue> {
+        match &*self.origins {
+            CorsOrigins::Any => Some(HeaderValue::from_static("*")),
+            CorsOrigins::List(list) => origin.filter(|origin| list.contains(origin)).cloned(),
+        }
+    }
+}
+
+impl<S> Service<Request> for Cors<S>
+where
+    S: Service<Request, Response = Response, Error = Infallible>,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = CorsFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request) -> Self::Future {
+        let allow_origin = self.allowed(request.headers().get(header::ORIGIN));
+        if request.method() == Method::OPTIONS {
+            let mut response = Response::new(Body::empty());
+            let headers = response.headers_mut();
+            headers.insert(header::VARY, HeaderValue::from_static(PREFLIGHT_VARY));
+            headers.insert(header::ACCESS_CONTROL_ALLOW_METHODS, HeaderValue::from_static(ALLOW_METHODS));
+            headers.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, HeaderValue::from_static(ALLOW_HEADERS));
+            headers.insert(header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static(MAX_AGE));
+            if let Some(origin) = allow_origin {
+                headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+            }
+            return CorsFuture::Preflight { response: Some(response) };
+        }
+        let from_browser = request.headers().contains_key(header::ORIGIN);
+        // With `*` every answer is the same whatever the origin; with a list it is not.
+        let varies = matches!(*self.origins, CorsOrigins::List(_));
+        CorsFuture::Call { inner: self.inner.call(request), from_browser, varies, allow_origin }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The answer of [`Cors`]: a preflight's, or the route's with the CORS headers added.
+    #[project = CorsProjection]
+    pub(crate) enum CorsFuture<F> {
+        Preflight { response: Option<Response> },
+        Call { #[pin] inner: F, from_browser: bool, varies: bool, allow_origin: Option<HeaderValue> },
+    }
+}
+
+impl<F> Future for CorsFuture<F>
+where
+    F: Future<Output = Result<Response, Infallible>>,
+{
+    type Output = Result<Response, Infallible>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.project() {
+            CorsProjection::Preflight { response } => {
+                // A future is not polled again once it is ready.
+                Poll::Ready(Ok(response.take().unwrap_or_default()))
+            }
+            CorsProjection::Call { inner, from_browser, varies, allow_origin } => {
+                let Ok(mut response) = ready!(inner.poll(cx));
+                let headers = response.headers_mut();
+                if *varies {
+                    // Other values of `Vary` (compression's) are kept: it is a list.
+                    headers.append(header::VARY, HeaderValue::from_static("origin"));
+                }
+                if *from_browser {
+                    headers.insert(header::ACCESS_CONTROL_EXPOSE_HEADERS, HeaderValue::from_static(EXPOSE_HEADERS));
+                }
+                if let Some(origin) = allow_origin.take() {
+                    headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+                }
+                Poll::Ready(Ok(response))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::{Router, http::StatusCode, routing::get};
+    use tower::ServiceExt as _;
+
+    use super::*;
+
+    fn app(origins: CorsOrigins) -> Router {
+        Router::new().route("/ok", get(|| async { "ok" })).layer(CorsLayer::new(origins))
+    }
+
+    fn listed() -> CorsOrigins {
+        CorsOrigins::List(vec![HeaderValue::from_static("https://app.example")])
+    }
+
+    async fn send(app: Router, method: Method, origin: Option<&'static str>) -> Response {
+        let mut request = Request::builder().method(method).uri("/ok");
+        if let Some(origin) = origin {
+            request = request.header(header::ORIGIN, origin).header(header::ACCESS_CONTROL_REQUEST_METHOD, "POST");
+        }
+        app.oneshot(request.body(Body::empty()).unwrap()).await.unwrap()
+    }
+
+    #[tokio::test]
+    async fn preflights_are_answered_here_for_listed_origins_only() {
+        let allowed = send(app(listed()), Method::OPTIONS, Some("https://app.example")).await;
+        assert_eq!(allowed.status(), StatusCode::OK);
+        let headers = allowed.headers();
+        assert_eq!(headers[header::ACCESS_CONTROL_ALLOW_ORIGIN], "https://app.example");
+        assert_eq!(headers[header::ACCESS_CONTROL_ALLOW_METHODS], ALLOW_METHODS);
+        assert_eq!(headers[header::ACCESS_CONTROL_ALLOW_HEADERS], ALLOW_HEADERS);
+        assert_eq!(headers[header::ACCESS_CONTROL_MAX_AGE], "3600");
+        assert_eq!(headers[header::VARY], PREFLIGHT_VARY);
+        let other = send(app(listed()), Method::OPTIONS, Some("https://evil.example")).await;
+        assert_eq!(other.status(), StatusCode::OK);
+        assert!(!other.headers().contains_key(header::ACCESS_CONTROL_ALLOW_ORIGIN));
+    }
+
+    #[tokio::test]
+    async fn answers_carry_the_allowed_origin_exposed_headers_and_vary() {
+        let allowed = send(app(listed()), Method::GET, Some("https://app.example")).await;
+        assert_eq!(allowed.headers()[header::ACCESS_CONTROL_ALLOW_ORIGIN], "https://app.example");
+        assert_eq!(allowed.headers()[header::ACCESS_CONTROL_EXPOSE_HEADERS], EXPOSE_HEADERS);
+        let other = send(app(listed()), Method::GET, Some("https://evil.example")).await;
+        assert!(!other.headers().contains_key(header::ACCESS_CONTROL_ALLOW_ORIGIN));
+        assert_eq!(other.headers()[header::ACCESS_CONTROL_EXPOSE_HEADERS], EXPOSE_HEADERS);
+        let plain = send(app(listed()), Method::GET, None).await;
+        assert!(!plain.headers().contains_key(header::ACCESS_CONTROL_ALLOW_ORIGIN));
+        assert!(!plain.headers().contains_key(header::ACCESS_CONTROL_EXPOSE_HEADERS));
+        assert_eq!(plain.headers()[header::VARY], "origin");
+        let any = send(app(CorsOrigins::Any), Method::GET, None).await;
+        assert_eq!(any.headers()[header::ACCESS_CONTROL_ALLOW_ORIGIN], "*");
+        assert!(!any.headers().contains_key(header::VARY));
+    }
+
+    #[test]
+    fn the_constants_are_valid_header_values() {
+        for value in [ALLOW_METHODS, ALLOW_HEADERS, EXPOSE_HEADERS, MAX_AGE, PREFLIGHT_VARY] {
+            assert!(HeaderValue::from_str(value).is_ok(), "{value}");
+        }
+    }
+}
