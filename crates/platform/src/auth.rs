@@ -169,15 +169,19 @@ impl AuthKeys {
                 self.verified.insert(token.into(), data.claims.clone());
                 Ok(data.claims)
             }
-            Err(error) => Err(match error.kind() {
-                ErrorKind::ExpiredSignature => AuthError::Expired,
-                ErrorKind::ImmatureSignature => AuthError::NotYetValid,
-                ErrorKind::InvalidSignature => AuthError::BadSignature,
-                ErrorKind::InvalidAlgorithm | ErrorKind::InvalidAlgorithmName => AuthError::WrongAlgorithm,
-                // `alg: none` and unknown algorithms fail while parsing the header: say so.
-                _ if header_names_other_algorithm(token) => AuthError::WrongAlgorithm,
-                _ => AuthError::Malformed,
-            }),
+            Err(error) => {
+                // A remembered token that has expired since is forgotten.
+                self.verified.remove(token);
+                Err(match error.kind() {
+                    ErrorKind::ExpiredSignature => AuthError::Expired,
+                    ErrorKind::ImmatureSignature => AuthError::NotYetValid,
+                    ErrorKind::InvalidSignature => AuthError::BadSignature,
+                    ErrorKind::InvalidAlgorithm | ErrorKind::InvalidAlgorithmName => AuthError::WrongAlgorithm,
+                    // `alg: none` and unknown algorithms fail while parsing the header: say so.
+                    _ if header_names_other_algorithm(token) => AuthError::WrongAlgorithm,
+                    _ => AuthError::Malformed,
+                })
+            }
         }
     }
 
@@ -316,6 +320,7 @@ mod tests {
         assert_eq!(keys.verify(&token).map(|c| c.sub), Ok(Some("u1".into())), "remembered");
         std::thread::sleep(Duration::from_millis(2100));
         assert_eq!(keys.verify(&token), Err(AuthError::Expired));
+        assert!(keys.verified.is_empty(), "an expired token is forgotten");
         // Another key's token of the same claims is not taken for the remembered one.
         let forged = test_keys("k2").sign(&Claims { sub: Some("u1".into()), exp: now + 60, ..Claims::default() });
         assert_eq!(keys.verify(&forged), Err(AuthError::BadSignature));

@@ -147,7 +147,7 @@ fn log_as_event(record: &AccessRecord<'_>) {
     let AccessRecord { request_id, method, route, path, status, latency, bytes, client, error } = *record;
     let route = route.unwrap_or("-");
     let latency_ms = latency.as_micros() as f64 / 1000.0;
-    let client = tracing::field::display(Client(client));
+    let client = tracing::field::display(Peer(client));
     match error {
         Some(error) => tracing::error!(
             target: "ferrum::access", request_id, method, route, path, status, latency_ms, bytes, client, error,
@@ -159,10 +159,10 @@ fn log_as_event(record: &AccessRecord<'_>) {
     }
 }
 
-/// The client's address, or `-`.
-struct Client(Option<IpAddr>);
+/// The peer's address, or `-`.
+struct Peer(Option<IpAddr>);
 
-impl std::fmt::Display for Client {
+impl std::fmt::Display for Peer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.0 {
             Some(ip) => ip.fmt(f),

@@ -73,3 +73,64 @@ where
         self.0.format_event(ctx, writer, event)
     }
 }
+
+/// A writer that keeps what is logged, for tests.
+#[cfg(test)]
+pub(crate) mod test_lines {
+    use std::{
+        io,
+        sync::{Arc, Mutex},
+    };
+
+    use tracing_subscriber::fmt::MakeWriter;
+
+    #[derive(Clone, Default)]
+    pub(crate) struct Lines(Arc<Mutex<Vec<u8>>>);
+
+    impl Lines {
+        pub(crate) fn text(&self) -> String {
+            String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
+        }
+    }
+
+    impl io::Write for Lines {
+        fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+            self.0.lock().map_err(|_| io::Error::other("poisoned"))?.extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl<'a> MakeWriter<'a> for Lines {
+        type Writer = Lines;
+        fn make_writer(&'a self) -> Lines {
+            self.clone()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::http::HeaderValue;
+    use tracing_subscriber::layer::SubscriberExt as _;
+
+    use super::{test_lines::Lines, *};
+
+    #[tokio::test]
+    async fn pretty_lines_inside_a_request_start_with_its_id() {
+        let lines = Lines::default();
+        let format = WithRequestId(tracing_subscriber::fmt::format().with_ansi(false));
+        let layer = tracing_subscriber::fmt::layer().event_format(format).with_writer(lines.clone());
+        let subscriber = tracing_subscriber::registry().with(layer);
+        let _default = tracing::subscriber::set_default(subscriber);
+        in_request(HeaderValue::from_static("r-3"), async { tracing::warn!("inside") }).await;
+        tracing::warn!("outside");
+        let text = lines.text();
+        let logged: Vec<&str> = text.lines().collect();
+        assert_eq!(logged.len(), 2, "{text}");
+        assert!(logged[0].starts_with("request_id=r-3 ") && logged[0].ends_with("inside"), "{text}");
+        assert!(!logged[1].contains("request_id") && logged[1].ends_with("outside"), "{text}");
+    }
+}
