@@ -23,7 +23,7 @@ use std::{
 
 use axum::{
     body::Body,
-    extract::Request,
+    extract::{DefaultBodyLimit, Request},
     http::{StatusCode, header},
     response::{IntoResponse, Response},
 };
@@ -79,15 +79,20 @@ where
         if declared_length(&request).is_some_and(|length| length > max_body_bytes as u64) {
             return GuardFuture::Answered { response: Some(too_large()) };
         }
-        let request = if http_body::Body::is_end_stream(request.body()) {
-            request
-        } else {
-            request.map(|body| Body::new(Limited::new(body, max_body_bytes)))
-        };
         let unbounded = request.uri().path().starts_with(crate::profiling::PREFIX) || is_grpc(&request);
-
+        let inner = &mut self.inner;
         // Calling the handler can panic as well as polling it, so both happen inside a guard.
-        let handled = match std::panic::catch_unwind(AssertUnwindSafe(|| self.inner.call(request))) {
+        let call = || {
+            if http_body::Body::is_end_stream(request.body()) {
+                return inner.call(request);
+            }
+            // The cap is enforced here; axum's own 2 MB default for extractors would be a
+            // second one, so it is switched off for this request (only requests with a body
+            // pay for that).
+            let request = request.map(|body| Body::new(Limited::new(body, max_body_bytes)));
+            DefaultBodyLimit::disable().layer(inner).call(request)
+        };
+        let handled = match std::panic::catch_unwind(AssertUnwindSafe(call)) {
             Ok(future) => AssertUnwindSafe(future).catch_unwind(),
             Err(panic) => return GuardFuture::Answered { response: Some(panicked(panic)) },
         };

@@ -6,7 +6,7 @@
 
 use std::{sync::Arc, time::Duration};
 
-use axum::{Router, extract::DefaultBodyLimit, http::HeaderValue};
+use axum::{Router, http::HeaderValue};
 use tower::ServiceBuilder;
 
 pub use super::observe::REQUEST_ID;
@@ -81,9 +81,7 @@ pub fn apply(router: Router, settings: &HttpSettings) -> Router {
         // CORS outside the rate limit, so preflight requests count against no one.
         .option_layer(settings.cors.clone().map(CorsLayer::new))
         .option_layer(settings.rate_limiter.clone().map(RateLimitLayer::new))
-        .layer(GuardLayer::new(settings.request_timeout, settings.max_body_bytes))
-        // The guard enforces the configured cap; axum's own 2 MB default would be a second one.
-        .layer(DefaultBodyLimit::disable());
+        .layer(GuardLayer::new(settings.request_timeout, settings.max_body_bytes));
     let router = router.fallback(not_found);
     if settings.compress {
         router.layer(ServiceBuilder::new().layer(NegotiateLayer).layer(stack))
@@ -200,6 +198,17 @@ mod tests {
         let small = send(app(), Request::post("/echo"), Body::from("0123456789abcdef")).await;
         assert_eq!(small.status(), StatusCode::OK);
         assert_eq!(small.into_body().collect().await.unwrap().to_bytes(), "0123456789abcdef");
+    }
+
+    #[tokio::test]
+    async fn a_cap_above_axums_default_is_the_one_that_counts() {
+        let app = apply(routes(), &HttpSettings::new(Duration::from_secs(5), 3 * 1024 * 1024));
+        let body = "x".repeat(2 * 1024 * 1024 + 1);
+        let response = send(app.clone(), Request::post("/echo"), Body::from(body.clone())).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(response.into_body().collect().await.unwrap().to_bytes().len(), body.len());
+        let over = send(app, Request::post("/echo"), Body::from("x".repeat(3 * 1024 * 1024 + 1))).await;
+        assert_eq!(over.status(), StatusCode::PAYLOAD_TOO_LARGE);
     }
 
     #[tokio::test]

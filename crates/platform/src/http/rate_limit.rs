@@ -153,7 +153,7 @@ impl RateLimiter {
     }
 
     /// The decision for `client` when the state is in this process; `None` when it is in Redis
-    /// and [`Self::check`] must wait for it.
+    /// and [`Self::check_in_redis`] must wait for it.
     fn check_here(&self, client: &Client) -> Option<Decision> {
         let Store::Local { started, tats, checks } = &self.store else { return None };
         let now = started.elapsed().as_micros() as u64;
@@ -173,11 +173,12 @@ impl RateLimiter {
         Some(decision)
     }
 
-    async fn check(&self, client: Client) -> Decision {
+    /// The decision for `client` from Redis; a request is let through when Redis cannot answer
+    /// (and when the state is in this process, which [`Self::check_here`] decides).
+    async fn check_in_redis(&self, client: Client) -> Decision {
+        let let_through = Decision { allowed: true, until_reset: 0, retry_after: 0 };
         match &self.store {
-            Store::Local { .. } => {
-                self.check_here(&client).unwrap_or(Decision { allowed: true, until_reset: 0, retry_after: 0 })
-            }
+            Store::Local { .. } => let_through,
             Store::Redis { connection, script } => {
                 let mut connection = connection.clone();
                 let key = format!("ferrum:rate:{client}");
@@ -189,7 +190,7 @@ impl RateLimiter {
                     }
                     Err(error) => {
                         tracing::warn!(%error, "rate limiter unavailable; letting the request through");
-                        Decision { allowed: true, until_reset: 0, retry_after: 0 }
+                        let_through
                     }
                 }
             }
@@ -338,7 +339,7 @@ where
         let limiter = self.limiter.clone();
         LimitFuture::Waiting {
             future: Box::pin(async move {
-                let decision = limiter.check(client).await;
+                let decision = limiter.check_in_redis(client).await;
                 let headers = limiter.headers(&decision);
                 let Ok(mut response) =
                     if decision.allowed { inner.call(request).await } else { Ok(too_many(&decision)) };
