@@ -8,7 +8,6 @@
 use std::{borrow::Cow, sync::Arc};
 
 use axum::{
-    Router,
     body::Bytes,
     extract::State,
     http::{HeaderValue, header},
@@ -26,7 +25,7 @@ use utoipa_swagger_ui::Config;
 
 use crate::{
     BuildInfo,
-    http::{Path, Problem},
+    http::{Path, Problem, RouteTemplates, Routes},
     openapi::{self, NotFound},
 };
 
@@ -50,8 +49,9 @@ struct DocsState {
     swagger: Arc<Config<'static>>,
 }
 
-/// Serves `api` with the platform's frame: the router with `/openapi.json` and `/docs` added.
-pub fn mount(api: OpenApiRouter, build: BuildInfo) -> Router {
+/// Serves `api` with the platform's frame: the router with `/openapi.json` and `/docs` added,
+/// and the templates of every route the document lists.
+pub fn mount(api: OpenApiRouter, build: BuildInfo) -> Routes {
     let (router, fragments) = api.split_for_parts();
     let (docs, docs_paths) = OpenApiRouter::<DocsState>::with_openapi(DocsApi::openapi())
         .routes(routes!(serve_openapi))
@@ -69,7 +69,8 @@ pub fn mount(api: OpenApiRouter, build: BuildInfo) -> Router {
             None
         }
     };
-    router.merge(docs.with_state(DocsState { document, swagger: Arc::new(Config::default()) }))
+    let router = router.merge(docs.with_state(DocsState { document, swagger: Arc::new(Config::default()) }));
+    Routes { router, templates: RouteTemplates::new(doc.paths.paths.keys()) }
 }
 
 /// The OpenAPI 3.1 document of this server, generated from the code.
@@ -156,7 +157,7 @@ mod tests {
 
     use super::*;
 
-    async fn get(router: &Router, path: &str) -> Response {
+    async fn get(router: &axum::Router, path: &str) -> Response {
         router.clone().oneshot(Request::get(path).body(Body::empty()).unwrap()).await.unwrap()
     }
 
@@ -164,7 +165,9 @@ mod tests {
     /// (the parameter was a free string, which sent clients to 404s).
     #[tokio::test]
     async fn every_documented_file_is_served_as_documented() {
-        let router = mount(OpenApiRouter::new(), BuildInfo { version: "test", build_date: "today" });
+        let Routes { router, templates } =
+            mount(OpenApiRouter::new(), BuildInfo { version: "test", build_date: "today" });
+        assert_eq!(templates.iter().collect::<Vec<_>>(), ["/docs", "/docs/{file}", "/openapi.json"]);
         let body = get(&router, "/openapi.json").await.into_body().collect().await.unwrap().to_bytes();
         let doc: serde_json::Value = serde_json::from_slice(&body).unwrap();
         let operation = &doc["paths"]["/docs/{file}"]["get"];

@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use axum::{
-    Json, Router,
+    Json,
     extract::State,
     http::{HeaderValue, StatusCode, header},
     response::IntoResponse,
@@ -16,7 +16,10 @@ use serde::Serialize;
 use utoipa::{OpenApi, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use crate::{BuildInfo, Db, http::Problem};
+use crate::{
+    BuildInfo, Db,
+    http::{Problem, Routes},
+};
 
 /// How long a readiness probe waits for the database.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
@@ -67,16 +70,14 @@ pub fn routes(db: Db, build: BuildInfo) -> OpenApiRouter {
 }
 
 /// The routes while the database is not connected yet: live, not ready, and 503 for the rest.
-pub fn starting_routes(build: BuildInfo) -> Router {
-    Router::new()
-        .route("/health", get(move || async move { report(build, false) }))
-        .route("/health/live", get(live))
-        .route(
-            "/health/ready",
-            get(|| async { (StatusCode::SERVICE_UNAVAILABLE, Json(Status { status: "starting" })) }),
-        )
-        .route("/", any(starting))
-        .route("/{*rest}", any(starting))
+pub fn starting_routes(build: BuildInfo) -> Routes {
+    Routes::from_pairs([
+        ("/health", get(move || async move { report(build, false) })),
+        ("/health/live", get(live)),
+        ("/health/ready", get(|| async { (StatusCode::SERVICE_UNAVAILABLE, Json(Status { status: "starting" })) })),
+        ("/", any(starting)),
+        ("/{*rest}", any(starting)),
+    ])
 }
 
 async fn starting() -> Problem {

@@ -5,14 +5,15 @@
 //! enabled, answers from the start. The gRPC port follows the same steps with the calc routes.
 
 use std::{
+    convert::Infallible,
     future::Future,
     net::{SocketAddr, TcpListener},
     sync::Arc,
 };
 
 use anyhow::Context as _;
-use axum::Router;
-use ferrum_calc::grpc_routes;
+use axum::{extract::Request, response::Response};
+use ferrum_calc::{grpc::SERVICE_NAMES, grpc_routes};
 use ferrum_platform::{
     BuildInfo, Platform, admin,
     auth::{self, AuthKeys},
@@ -20,6 +21,7 @@ use ferrum_platform::{
     db::{self, Backoff, migrate::MigrationSet},
     docs, health,
     http::{
+        Routes,
         middleware::{self, HttpSettings},
         rate_limit::RateLimiter,
     },
@@ -27,7 +29,7 @@ use ferrum_platform::{
     profiling,
 };
 use tokio_util::sync::CancellationToken;
-use utoipa_axum::router::OpenApiRouter;
+use tower::Service;
 
 use crate::config::{Config, Module};
 
@@ -98,7 +100,7 @@ impl App {
         let started = CancellationToken::new();
         let mut starting = health::starting_routes(self.build);
         if let Some(metrics) = &metrics {
-            starting = starting.merge(Router::from(metrics::routes(metrics.clone(), None)));
+            starting = starting.merge(Routes::from(metrics::routes(metrics.clone(), None)));
         }
         let starting = middleware::apply(starting, &settings);
         let starting_listener = tokio::net::TcpListener::from_std(self.listener.try_clone()?)?;
@@ -197,14 +199,20 @@ fn bind_grpc(addr: SocketAddr) -> anyhow::Result<(TcpListener, SocketAddr)> {
     Ok((listener, local_addr))
 }
 
-/// Serves `router` on `listener` over HTTP/1.1 and HTTP/2 (hyper's auto builder tells them
-/// apart by the connection preface, so gRPC's cleartext HTTP/2 works with no TLS or upgrade).
-async fn serve(
+/// Serves `service` (the routes in the platform's services) on `listener` over HTTP/1.1 and
+/// HTTP/2 (hyper's auto builder tells them apart by the connection preface, so gRPC's cleartext
+/// HTTP/2 works with no TLS or upgrade). Each request carries the peer's `ConnectInfo`.
+async fn serve<S>(
     listener: tokio::net::TcpListener,
-    router: Router,
+    service: S,
     stop: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>()).with_graceful_shutdown(stop).await
+) -> std::io::Result<()>
+where
+    S: Service<Request, Response = Response, Error = Infallible> + Clone + Send + 'static,
+    S::Future: Send,
+{
+    let service = axum::ServiceExt::<Request>::into_make_service_with_connect_info::<SocketAddr>(service);
+    axum::serve(listener, service).with_graceful_shutdown(stop).await
 }
 
 /// Requests wait at most this long for a pooled connection, a little under the request
@@ -224,8 +232,9 @@ pub fn compose(
     config: &Config,
     metrics: Option<Arc<Metrics>>,
     stopping: &CancellationToken,
-) -> Router {
+) -> Routes {
     let mut api = health::routes(platform.db.clone(), platform.build);
+    let mut grpc = None;
     if let Some(metrics) = &metrics {
         api = api.merge(metrics::routes(metrics.clone(), Some(platform.db.clone())));
     }
@@ -240,7 +249,7 @@ pub fn compose(
             Module::Patients => api = api.merge(ferrum_patients::routes(platform)),
             // gRPC, routed by path (`/calc.Calc/Add`) on the same port. Its paths carry no
             // OpenAPI operations: calc.proto and server reflection describe them.
-            Module::Calc => api = api.merge(OpenApiRouter::from(calc_routes(config, metrics.clone(), stopping))),
+            Module::Calc => grpc = Some(calc_routes(config, metrics.clone(), stopping)),
             Module::Care | Module::Payments | Module::Chirps => {
                 tracing::warn!(?module, "module not built yet; skipping");
             }
@@ -251,17 +260,24 @@ pub fn compose(
         let admin_routes = [crate::admin::routes(config)];
         api = api.merge(admin::mount(admin_routes, platform.auth.clone()));
     }
-    docs::mount(api, platform.build)
+    let routes = docs::mount(api, platform.build);
+    match grpc {
+        Some(grpc) => routes.merge(grpc),
+        None => routes,
+    }
 }
 
 /// The calc gRPC services, with their calls counted in `metrics` when it is on; their health
 /// turns NOT_SERVING when `stopping` is cancelled, while in-flight calls drain.
-fn calc_routes(config: &Config, metrics: Option<Arc<Metrics>>, stopping: &CancellationToken) -> Router {
+fn calc_routes(config: &Config, metrics: Option<Arc<Metrics>>, stopping: &CancellationToken) -> Routes {
     let routes = grpc_routes(&config.calc, config.http.request_timeout, stopping.clone().cancelled_owned());
-    match metrics {
+    let router = match metrics {
         Some(metrics) => metrics::track_grpc(routes, metrics),
         None => routes,
-    }
+    };
+    // tonic routes each service by `/<service>/{*rest}`; the OpenAPI tests check this list
+    // against the router.
+    Routes::unlisted(router, SERVICE_NAMES.map(|service| format!("/{service}/{{*rest}}")))
 }
 
 /// The migrations of the enabled modules.

@@ -2,14 +2,17 @@
 
 use std::{net::SocketAddr, sync::Arc, time::Duration};
 
-use axum::Router;
+use axum::extract::Request;
 use clap::Parser;
 use ferrum_platform::{
     BuildInfo, Platform,
     auth::AuthKeys,
     config::AuthConfig,
     db::migrate::MigrationSet,
-    http::middleware::{self, HttpSettings},
+    http::{
+        Routes,
+        middleware::{self, HttpSettings},
+    },
 };
 use tokio::sync::oneshot;
 
@@ -41,7 +44,7 @@ struct AuthArgs {
 impl TestApp {
     /// Serves `routes` (with the platform's middleware) over a fresh, migrated database. A
     /// module's `OpenApiRouter` is served as its plain router.
-    pub async fn spawn<R: Into<Router>>(
+    pub async fn spawn<R: Into<Routes>>(
         backend: Backend,
         migrations: &[&'static MigrationSet],
         routes: impl FnOnce(&Platform) -> R,
@@ -50,7 +53,7 @@ impl TestApp {
     }
 
     /// Like [`TestApp::spawn`], with other HTTP settings (limits, CORS, compression).
-    pub async fn spawn_with<R: Into<Router>>(
+    pub async fn spawn_with<R: Into<Routes>>(
         backend: Backend,
         migrations: &[&'static MigrationSet],
         settings: HttpSettings,
@@ -65,10 +68,10 @@ impl TestApp {
             external_url: base_url.clone().into(),
             build: BuildInfo { version: "test", build_date: "today" },
         };
-        let router = middleware::apply(routes(&platform).into(), &settings);
+        let service = middleware::apply(routes(&platform).into(), &settings);
         let (stop, stopped) = oneshot::channel::<()>();
         tokio::spawn(async move {
-            let service = router.into_make_service_with_connect_info::<SocketAddr>();
+            let service = axum::ServiceExt::<Request>::into_make_service_with_connect_info::<SocketAddr>(service);
             let _ = axum::serve(listener, service)
                 .with_graceful_shutdown(async {
                     let _ = stopped.await;

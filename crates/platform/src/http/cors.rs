@@ -93,7 +93,9 @@ where
     }
 
     fn call(&mut self, request: Request) -> Self::Future {
-        let allow_origin = self.allowed(request.headers().get(header::ORIGIN));
+        let origin = request.headers().get(header::ORIGIN);
+        let from_browser = origin.is_some();
+        let allow_origin = self.allowed(origin);
         if request.method() == Method::OPTIONS {
             let mut response = Response::new(Body::empty());
             let headers = response.headers_mut();
@@ -106,7 +108,6 @@ where
             }
             return CorsFuture::Preflight { response: Some(response) };
         }
-        let from_browser = request.headers().contains_key(header::ORIGIN);
         // With `*` every answer is the same whatever the origin; with a list it is not.
         let varies = matches!(*self.origins, CorsOrigins::List(_));
         CorsFuture::Call { inner: self.inner.call(request), from_browser, varies, allow_origin }

@@ -4,10 +4,10 @@
 //! errors), CORS, rate limit, then `guard` (body cap, request deadline, panic net).
 //! Config-switched layers cost nothing when off. Costs are measured in BENCHMARKS.md.
 
-use std::{sync::Arc, time::Duration};
+use std::{convert::Infallible, sync::Arc, time::Duration};
 
-use axum::{Router, http::HeaderValue};
-use tower::ServiceBuilder;
+use axum::{extract::Request, http::HeaderValue, response::Response};
+use tower::{Service, ServiceBuilder};
 
 pub use super::observe::REQUEST_ID;
 use super::{
@@ -17,6 +17,7 @@ use super::{
     observe::ObserveLayer,
     problem::Problem,
     rate_limit::{RateLimitLayer, RateLimiter},
+    routes::Routes,
 };
 use crate::{config::HttpConfig, metrics::Metrics};
 
@@ -71,23 +72,27 @@ pub enum CorsOrigins {
     List(Vec<HeaderValue>),
 }
 
-/// Gives `router` the JSON 404 fallback and wraps it in the platform's layers.
+/// Gives the router the JSON 404 fallback and wraps it in the platform's services; the result
+/// is what `axum::serve` serves (with `ConnectInfo`, which the access log and the rate limit
+/// read).
 ///
-/// The whole stack goes on in one `Router::layer` call: each call wraps every route in a boxed
-/// service of its own, and a route's boxes are cloned on every request.
-pub fn apply(router: Router, settings: &HttpSettings) -> Router {
-    let stack = ServiceBuilder::new()
-        .layer(ObserveLayer::new(settings.metrics.clone()))
+/// The services wrap the router from the outside rather than through `Router::layer`, which
+/// wraps each route in a second boxed routing level, cloned and called on every request
+/// ([`Routes`] says what that costs and how the route template is found instead).
+pub fn apply(
+    routes: Routes,
+    settings: &HttpSettings,
+) -> impl Service<Request, Response = Response, Error = Infallible, Future: Send + 'static> + Clone + Send + Sync + 'static
+{
+    let Routes { router, templates } = routes;
+    ServiceBuilder::new()
+        .option_layer(settings.compress.then_some(NegotiateLayer))
+        .layer(ObserveLayer::new(settings.metrics.clone(), Arc::new(templates)))
         // CORS outside the rate limit, so preflight requests count against no one.
         .option_layer(settings.cors.clone().map(CorsLayer::new))
         .option_layer(settings.rate_limiter.clone().map(RateLimitLayer::new))
-        .layer(GuardLayer::new(settings.request_timeout, settings.max_body_bytes));
-    let router = router.fallback(not_found);
-    if settings.compress {
-        router.layer(ServiceBuilder::new().layer(NegotiateLayer).layer(stack))
-    } else {
-        router.layer(stack)
-    }
+        .layer(GuardLayer::new(settings.request_timeout, settings.max_body_bytes))
+        .service(router.fallback(not_found))
 }
 
 /// The JSON 404 every router ends with.
@@ -106,25 +111,28 @@ mod tests {
         routing::{get, post},
     };
     use http_body_util::BodyExt as _;
-    use tower::ServiceExt;
+    use tower::{ServiceExt, util::BoxCloneSyncService};
 
-    fn routes() -> Router {
-        Router::new()
-            .route("/ok", get(|| async { "ok" }))
-            .route("/panic", get(boom))
-            .route(
+    fn routes() -> Routes {
+        Routes::from_pairs([
+            ("/ok", get(|| async { "ok" })),
+            ("/panic", get(boom)),
+            (
                 "/slow",
                 get(|| async {
                     tokio::time::sleep(Duration::from_millis(400)).await;
                     "late"
                 }),
-            )
-            .route("/echo", post(|body: Bytes| async move { body }))
-            .route("/big", get(|| async { "many words ".repeat(200) }))
+            ),
+            ("/echo", post(|body: Bytes| async move { body })),
+            ("/big", get(|| async { "many words ".repeat(200) })),
+        ])
     }
 
-    fn app() -> Router {
-        apply(routes(), &HttpSettings::new(Duration::from_millis(100), 16))
+    type App = BoxCloneSyncService<Request, Response, Infallible>;
+
+    fn app() -> App {
+        BoxCloneSyncService::new(apply(routes(), &HttpSettings::new(Duration::from_millis(100), 16)))
     }
 
     async fn boom() -> &'static str {
@@ -134,12 +142,12 @@ mod tests {
     async fn call(method: &str, uri: &str, id: Option<&str>) -> Response {
         let mut request = Request::builder().method(method).uri(uri);
         if let Some(id) = id {
-            request = request.header(REQUEST_ID, id);
+            request = request.header(&REQUEST_ID, id);
         }
         app().oneshot(request.body(Body::empty()).unwrap()).await.unwrap()
     }
 
-    async fn send(app: Router, request: axum::http::request::Builder, body: Body) -> Response {
+    async fn send(app: App, request: axum::http::request::Builder, body: Body) -> Response {
         app.oneshot(request.body(body).unwrap()).await.unwrap()
     }
 
@@ -150,9 +158,9 @@ mod tests {
     #[tokio::test]
     async fn keeps_a_sound_request_id_and_replaces_a_bad_one() {
         let kept = call("GET", "/ok", Some("abc-123")).await;
-        assert_eq!(kept.headers()[REQUEST_ID], "abc-123");
+        assert_eq!(kept.headers()[&REQUEST_ID], "abc-123");
         let replaced = call("GET", "/ok", Some("has space")).await;
-        assert_eq!(replaced.headers()[REQUEST_ID].len(), 36);
+        assert_eq!(replaced.headers()[&REQUEST_ID].len(), 36);
     }
 
     #[tokio::test]
@@ -202,7 +210,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_cap_above_axums_default_is_the_one_that_counts() {
-        let app = apply(routes(), &HttpSettings::new(Duration::from_secs(5), 3 * 1024 * 1024));
+        let app = App::new(apply(routes(), &HttpSettings::new(Duration::from_secs(5), 3 * 1024 * 1024)));
         let body = "x".repeat(2 * 1024 * 1024 + 1);
         let response = send(app.clone(), Request::post("/echo"), Body::from(body.clone())).await;
         assert_eq!(response.status(), StatusCode::OK);
@@ -220,7 +228,7 @@ mod tests {
         settings.compress = false;
         settings.cors = Some(CorsOrigins::List(vec![HeaderValue::from_static("https://app.example")]));
         settings.rate_limiter = Some(limiter);
-        let app = apply(routes(), &settings);
+        let app = App::new(apply(routes(), &settings));
         let first =
             send(app.clone(), Request::get("/ok").header(header::ORIGIN, "https://app.example"), Body::empty()).await;
         assert_eq!(first.status(), StatusCode::OK);
@@ -240,7 +248,7 @@ mod tests {
     async fn compresses_only_when_asked() {
         let asked = send(app(), Request::get("/big").header(header::ACCEPT_ENCODING, "gzip"), Body::empty()).await;
         assert_eq!(asked.headers()[header::CONTENT_ENCODING], "gzip");
-        assert!(asked.headers().contains_key(REQUEST_ID));
+        assert!(asked.headers().contains_key(&REQUEST_ID));
         let zipped = asked.into_body().collect().await.unwrap().to_bytes();
         assert!(zipped.len() < 200, "{} bytes", zipped.len());
         let plain = send(app(), Request::get("/big"), Body::empty()).await;

@@ -5,6 +5,7 @@
 //! - [`integer`]: integers in JSON bodies read exactly (`3.0` is 3; `3.5` and overflow are refused)
 //! - [`middleware`]: the one place the layer stack is assembled
 //! - [`rate_limit`]: per-client GCRA limits, in process or in Redis
+//! - [`routes`]: a router with its route templates, which the platform's services name routes by
 //! - `observe`, `cors`, `guard` and `compress`: the request id, access log and metrics; CORS;
 //!   the body cap, deadline and panic net; compression when asked for (private: [`middleware::apply`] is how
 //!   they are used)
@@ -18,6 +19,8 @@ pub mod middleware;
 mod observe;
 pub mod problem;
 pub mod rate_limit;
+pub mod routes;
 
 pub use extract::{Json, LenientJson, Path, Query};
 pub use problem::{FieldError, Problem};
+pub use routes::{RouteTemplates, Routes};

@@ -90,7 +90,7 @@ pub struct Metrics {
     /// Request series by route template. The handles are cached here so that recording a
     /// request costs a map lookup and two atomic updates, with no allocation: the exporter's
     /// own registration builds and hashes a labelled key every time (BENCHMARKS.md).
-    series: RwLock<HashMap<Box<str>, Vec<RequestSeries>>>,
+    series: RwLock<HashMap<Box<str>, Vec<RequestSeries>, foldhash::fast::RandomState>>,
     /// gRPC call series, recorded by [`track_grpc`].
     grpc: grpc::GrpcSeries,
 }
@@ -120,7 +120,7 @@ impl Metrics {
             recorder,
             handle,
             in_flight: AtomicI64::new(0),
-            series: RwLock::new(HashMap::new()),
+            series: RwLock::new(HashMap::default()),
             grpc: grpc::GrpcSeries::default(),
         }
     }
@@ -132,10 +132,11 @@ impl Metrics {
     }
 
     /// Counts a request as in flight until the returned guard drops (also when the client
-    /// goes away and the request's future is dropped).
-    pub fn start_request(&self) -> InFlight<'_> {
+    /// goes away and the request's future is dropped). The guard owns a handle on the metrics,
+    /// so a request's future can keep it with no borrow, and record through it.
+    pub fn start_request(self: &Arc<Self>) -> InFlight {
         self.in_flight.fetch_add(1, Ordering::Relaxed);
-        InFlight(&self.in_flight)
+        InFlight(self.clone())
     }
 
     /// Records one finished request. `route` is the matched route template, `None` when no
@@ -205,11 +206,18 @@ impl Metrics {
 
 /// Keeps a request counted in `http_requests_in_flight` while it lives.
 #[derive(Debug)]
-pub struct InFlight<'a>(&'a AtomicI64);
+pub struct InFlight(Arc<Metrics>);
 
-impl Drop for InFlight<'_> {
+impl InFlight {
+    /// The metrics this request counts in.
+    pub fn metrics(&self) -> &Metrics {
+        &self.0
+    }
+}
+
+impl Drop for InFlight {
     fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::Relaxed);
+        self.0.in_flight.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
@@ -325,7 +333,7 @@ mod tests {
 
     #[test]
     fn in_flight_counts_live_guards() {
-        let metrics = Metrics::new(build());
+        let metrics = Arc::new(Metrics::new(build()));
         let first = metrics.start_request();
         let second = metrics.start_request();
         drop(first);

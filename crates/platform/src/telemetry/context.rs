@@ -10,13 +10,14 @@
 use std::future::Future;
 
 use axum::http::HeaderValue;
+use tokio::task::futures::TaskLocalFuture;
 
 tokio::task_local! {
     static REQUEST_ID: HeaderValue;
 }
 
 /// Runs `future` as part of the request `id`: lines logged while it is polled carry the id.
-pub fn in_request<F: Future>(id: HeaderValue, future: F) -> impl Future<Output = F::Output> {
+pub fn in_request<F: Future>(id: HeaderValue, future: F) -> TaskLocalFuture<HeaderValue, F> {
     REQUEST_ID.scope(id, future)
 }
 

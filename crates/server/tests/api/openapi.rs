@@ -59,9 +59,12 @@ async fn routes_match_the_document(flags: &[&str]) {
         build: BUILD,
     };
     let metrics = config.metrics.enabled.then(|| Arc::new(Metrics::new(BUILD)));
-    let router = compose(&platform, &config, metrics, &tokio_util::sync::CancellationToken::new());
-    let mut paths = mounted_paths(&router);
+    let routes = compose(&platform, &config, metrics, &tokio_util::sync::CancellationToken::new());
+    let mut paths = mounted_paths(&routes.router);
     assert!(paths.contains("/health/live") && paths.contains("/openapi.json"), "routing table not read: {paths:?}");
+    // Requests are labelled (metrics, access log) by these templates, found outside the router.
+    let templates: BTreeSet<String> = routes.templates.iter().map(String::from).collect();
+    assert_eq!(templates, paths, "route templates (left) and the router's routes (right) differ");
     // gRPC services are routed by path on the same port, but they are not REST operations:
     // calc.proto and server reflection describe them, so the document leaves them out.
     for service in ferrum_calc::grpc::SERVICE_NAMES {
