@@ -21,7 +21,7 @@ use ferrum_platform::{
     db::{self, Backoff, migrate::MigrationSet},
     docs, health,
     http::{
-        Routes,
+        Edge, Routes,
         middleware::{self, HttpSettings},
         rate_limit::RateLimiter,
     },
@@ -199,20 +199,19 @@ fn bind_grpc(addr: SocketAddr) -> anyhow::Result<(TcpListener, SocketAddr)> {
     Ok((listener, local_addr))
 }
 
-/// Serves `service` (the routes in the platform's services) on `listener` over HTTP/1.1 and
+/// Serves `edge` (the routes in the platform's services) on `listener` over HTTP/1.1 and
 /// HTTP/2 (hyper's auto builder tells them apart by the connection preface, so gRPC's cleartext
-/// HTTP/2 works with no TLS or upgrade). Each request carries the peer's `ConnectInfo`.
+/// HTTP/2 works with no TLS or upgrade).
 async fn serve<S>(
     listener: tokio::net::TcpListener,
-    service: S,
+    edge: Edge<S>,
     stop: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()>
 where
     S: Service<Request, Response = Response, Error = Infallible> + Clone + Send + 'static,
-    S::Future: Send,
+    S::Future: Send + 'static,
 {
-    let service = axum::ServiceExt::<Request>::into_make_service_with_connect_info::<SocketAddr>(service);
-    axum::serve(listener, service).with_graceful_shutdown(stop).await
+    axum::serve(listener, edge.into_make_service()).with_graceful_shutdown(stop).await
 }
 
 /// Requests wait at most this long for a pooled connection, a little under the request

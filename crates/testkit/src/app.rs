@@ -1,8 +1,7 @@
 //! The real router on a real socket over a fresh database, with a client and tokens.
 
-use std::{net::SocketAddr, sync::Arc, time::Duration};
+use std::{sync::Arc, time::Duration};
 
-use axum::extract::Request;
 use clap::Parser;
 use ferrum_platform::{
     BuildInfo, Platform,
@@ -71,8 +70,7 @@ impl TestApp {
         let service = middleware::apply(routes(&platform).into(), &settings);
         let (stop, stopped) = oneshot::channel::<()>();
         tokio::spawn(async move {
-            let service = axum::ServiceExt::<Request>::into_make_service_with_connect_info::<SocketAddr>(service);
-            let _ = axum::serve(listener, service)
+            let _ = axum::serve(listener, service.into_make_service())
                 .with_graceful_shutdown(async {
                     let _ = stopped.await;
                 })

@@ -1,5 +1,5 @@
-//! CORS for every route (SPEC 1.7): any `OPTIONS` request is answered here as a preflight,
-//! before auth and before the rate limit; other answers get `Vary: origin` when the allowed
+//! CORS for every route (SPEC 1.7): any `OPTIONS` request is answered as a preflight, before
+//! auth and before the rate limit; other answers get `Vary: origin` when the allowed
 //! origins are a list, and, when the request comes from a browser page (it has an `Origin`),
 //! the exposed headers and `Access-Control-Allow-Origin` if the origin is allowed.
 //!
@@ -14,21 +14,12 @@
 //! 4,000 instructions of each `/health/live` request (BENCHMARKS.md). Every value here is
 //! built once; a request costs one header lookup and two or three inserts.
 
-use std::{
-    convert::Infallible,
-    future::Future,
-    pin::Pin,
-    sync::Arc,
-    task::{Context, Poll, ready},
-};
-
 use axum::{
     body::Body,
     extract::Request,
     http::{HeaderValue, Method, header},
     response::Response,
 };
-use tower::{Layer, Service};
 
 use super::middleware::CorsOrigins;
 
@@ -43,56 +34,44 @@ const MAX_AGE: &str = "3600";
 /// A preflight's answer differs by these request headers, so caches must key on them.
 const PREFLIGHT_VARY: &str = "origin, access-control-request-method, access-control-request-headers";
 
-/// Wraps a route in [`Cors`].
-#[derive(Clone, Debug)]
-pub(crate) struct CorsLayer {
-    origins: Arc<CorsOrigins>,
+/// The CORS answer for the configured origins; [`super::edge`] asks it about every request.
+#[derive(Debug)]
+pub(crate) struct CorsPolicy {
+    origins: CorsOrigins,
 }
 
-impl CorsLayer {
+/// What CORS makes of one request.
+#[derive(Debug)]
+pub(crate) enum CorsAnswer {
+    /// A preflight, answered here: the route is not called.
+    Preflight(Response),
+    /// The route answers; these headers go on its answer.
+    Headers(CorsHeaders),
+}
+
+/// The CORS headers for one answer.
+#[derive(Debug)]
+pub(crate) struct CorsHeaders {
+    from_browser: bool,
+    varies: bool,
+    allow_origin: Option<HeaderValue>,
+}
+
+impl CorsPolicy {
     pub(crate) fn new(origins: CorsOrigins) -> Self {
-        Self { origins: Arc::new(origins) }
+        Self { origins }
     }
-}
 
-impl<S> Layer<S> for CorsLayer {
-    type Service = Cors<S>;
-
-    fn layer(&self, inner: S) -> Cors<S> {
-        Cors { inner, origins: self.origins.clone() }
-    }
-}
-
-/// See the module documentation.
-#[derive(Clone, Debug)]
-pub(crate) struct Cors<S> {
-    inner: S,
-    origins: Arc<CorsOrigins>,
-}
-
-impl<S> Cors<S> {
     /// The `Access-Control-Allow-Origin` value for a request from `origin`, if it is allowed.
     fn allowed(&self, origin: Option<&HeaderValue>) -> Option<HeaderValue> {
-        match &*self.origins {
+        match &self.origins {
             CorsOrigins::Any => Some(HeaderValue::from_static("*")),
             CorsOrigins::List(list) => origin.filter(|origin| list.contains(origin)).cloned(),
         }
     }
-}
 
-impl<S> Service<Request> for Cors<S>
-where
-    S: Service<Request, Response = Response, Error = Infallible>,
-{
-    type Response = Response;
-    type Error = Infallible;
-    type Future = CorsFuture<S::Future>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, request: Request) -> Self::Future {
+    /// The preflight answer for an `OPTIONS` request, else the headers for the route's answer.
+    pub(crate) fn answer(&self, request: &Request) -> CorsAnswer {
         let origin = request.headers().get(header::ORIGIN);
         let from_browser = origin.is_some();
         let allow_origin = self.allowed(origin);
@@ -106,80 +85,59 @@ where
             if let Some(origin) = allow_origin {
                 headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
             }
-            return CorsFuture::Preflight { response: Some(response) };
+            return CorsAnswer::Preflight(response);
         }
         // With `*` every answer is the same whatever the origin; with a list it is not.
-        let varies = matches!(*self.origins, CorsOrigins::List(_));
-        CorsFuture::Call { inner: self.inner.call(request), from_browser, varies, allow_origin }
+        let varies = matches!(self.origins, CorsOrigins::List(_));
+        CorsAnswer::Headers(CorsHeaders { from_browser, varies, allow_origin })
     }
 }
 
-pin_project_lite::pin_project! {
-    /// The answer of [`Cors`]: a preflight's, or the route's with the CORS headers added.
-    #[project = CorsProjection]
-    pub(crate) enum CorsFuture<F> {
-        Preflight { response: Option<Response> },
-        Call { #[pin] inner: F, from_browser: bool, varies: bool, allow_origin: Option<HeaderValue> },
-    }
-}
-
-impl<F> Future for CorsFuture<F>
-where
-    F: Future<Output = Result<Response, Infallible>>,
-{
-    type Output = Result<Response, Infallible>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        match self.project() {
-            CorsProjection::Preflight { response } => {
-                // A future is not polled again once it is ready.
-                Poll::Ready(Ok(response.take().unwrap_or_default()))
-            }
-            CorsProjection::Call { inner, from_browser, varies, allow_origin } => {
-                let Ok(mut response) = ready!(inner.poll(cx));
-                let headers = response.headers_mut();
-                if *varies {
-                    // Other values of `Vary` (compression's) are kept: it is a list.
-                    headers.append(header::VARY, HeaderValue::from_static("origin"));
-                }
-                if *from_browser {
-                    headers.insert(header::ACCESS_CONTROL_EXPOSE_HEADERS, HeaderValue::from_static(EXPOSE_HEADERS));
-                }
-                if let Some(origin) = allow_origin.take() {
-                    headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
-                }
-                Poll::Ready(Ok(response))
-            }
+impl CorsHeaders {
+    pub(crate) fn add_to(self, response: &mut Response) {
+        let headers = response.headers_mut();
+        if self.varies {
+            // Other values of `Vary` (compression's) are kept: it is a list.
+            headers.append(header::VARY, HeaderValue::from_static("origin"));
+        }
+        if self.from_browser {
+            headers.insert(header::ACCESS_CONTROL_EXPOSE_HEADERS, HeaderValue::from_static(EXPOSE_HEADERS));
+        }
+        if let Some(origin) = self.allow_origin {
+            headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
         }
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use axum::{Router, http::StatusCode, routing::get};
-    use tower::ServiceExt as _;
+    use axum::http::StatusCode;
 
     use super::*;
-
-    fn app(origins: CorsOrigins) -> Router {
-        Router::new().route("/ok", get(|| async { "ok" })).layer(CorsLayer::new(origins))
-    }
 
     fn listed() -> CorsOrigins {
         CorsOrigins::List(vec![HeaderValue::from_static("https://app.example")])
     }
 
-    async fn send(app: Router, method: Method, origin: Option<&'static str>) -> Response {
+    /// What a request gets: the preflight answer, or a route's `ok` with the CORS headers.
+    async fn send(origins: CorsOrigins, method: Method, origin: Option<&'static str>) -> Response {
         let mut request = Request::builder().method(method).uri("/ok");
         if let Some(origin) = origin {
             request = request.header(header::ORIGIN, origin).header(header::ACCESS_CONTROL_REQUEST_METHOD, "POST");
         }
-        app.oneshot(request.body(Body::empty()).unwrap()).await.unwrap()
+        match CorsPolicy::new(origins).answer(&request.body(Body::empty()).unwrap()) {
+            CorsAnswer::Preflight(response) => response,
+            CorsAnswer::Headers(headers) => {
+                let mut response = Response::new(Body::from("ok"));
+                headers.add_to(&mut response);
+                response
+            }
+        }
     }
 
     #[tokio::test]
     async fn preflights_are_answered_here_for_listed_origins_only() {
-        let allowed = send(app(listed()), Method::OPTIONS, Some("https://app.example")).await;
+        let allowed = send(listed(), Method::OPTIONS, Some("https://app.example")).await;
         assert_eq!(allowed.status(), StatusCode::OK);
         let headers = allowed.headers();
         assert_eq!(headers[header::ACCESS_CONTROL_ALLOW_ORIGIN], "https://app.example");
@@ -187,24 +145,24 @@ mod tests {
         assert_eq!(headers[header::ACCESS_CONTROL_ALLOW_HEADERS], ALLOW_HEADERS);
         assert_eq!(headers[header::ACCESS_CONTROL_MAX_AGE], "3600");
         assert_eq!(headers[header::VARY], PREFLIGHT_VARY);
-        let other = send(app(listed()), Method::OPTIONS, Some("https://evil.example")).await;
+        let other = send(listed(), Method::OPTIONS, Some("https://evil.example")).await;
         assert_eq!(other.status(), StatusCode::OK);
         assert!(!other.headers().contains_key(header::ACCESS_CONTROL_ALLOW_ORIGIN));
     }
 
     #[tokio::test]
     async fn answers_carry_the_allowed_origin_exposed_headers_and_vary() {
-        let allowed = send(app(listed()), Method::GET, Some("https://app.example")).await;
+        let allowed = send(listed(), Method::GET, Some("https://app.example")).await;
         assert_eq!(allowed.headers()[header::ACCESS_CONTROL_ALLOW_ORIGIN], "https://app.example");
         assert_eq!(allowed.headers()[header::ACCESS_CONTROL_EXPOSE_HEADERS], EXPOSE_HEADERS);
-        let other = send(app(listed()), Method::GET, Some("https://evil.example")).await;
+        let other = send(listed(), Method::GET, Some("https://evil.example")).await;
         assert!(!other.headers().contains_key(header::ACCESS_CONTROL_ALLOW_ORIGIN));
         assert_eq!(other.headers()[header::ACCESS_CONTROL_EXPOSE_HEADERS], EXPOSE_HEADERS);
-        let plain = send(app(listed()), Method::GET, None).await;
+        let plain = send(listed(), Method::GET, None).await;
         assert!(!plain.headers().contains_key(header::ACCESS_CONTROL_ALLOW_ORIGIN));
         assert!(!plain.headers().contains_key(header::ACCESS_CONTROL_EXPOSE_HEADERS));
         assert_eq!(plain.headers()[header::VARY], "origin");
-        let any = send(app(CorsOrigins::Any), Method::GET, None).await;
+        let any = send(CorsOrigins::Any, Method::GET, None).await;
         assert_eq!(any.headers()[header::ACCESS_CONTROL_ALLOW_ORIGIN], "*");
         assert!(!any.headers().contains_key(header::VARY));
     }

@@ -10,6 +10,9 @@
 //!   asked to (their handler bounds them), and gRPC calls are left to their own deadline, so a
 //!   gRPC client gets `DEADLINE_EXCEEDED` rather than a bare HTTP 504.
 //! - Panics: a handler that panics answers 500, with the message kept out of the body.
+//! - Problem bodies: an error answer that arrives without a JSON body (405 from the router, for
+//!   one) gets a problem body for its status. Here, under compression, so that the body read
+//!   is never an encoded one.
 
 use std::{
     any::Any,
@@ -27,8 +30,11 @@ use axum::{
     http::{StatusCode, header},
     response::{IntoResponse, Response},
 };
-use futures_util::{FutureExt as _, future::CatchUnwind};
-use http_body_util::Limited;
+use futures_util::{
+    FutureExt as _,
+    future::{BoxFuture, CatchUnwind},
+};
+use http_body_util::{BodyExt as _, Limited};
 use tokio::time::Timeout;
 use tower::{Layer, Service};
 
@@ -79,11 +85,13 @@ where
         if declared_length(&request).is_some_and(|length| length > max_body_bytes as u64) {
             return GuardFuture::Answered { response: Some(too_large()) };
         }
-        let unbounded = request.uri().path().starts_with(crate::profiling::PREFIX) || is_grpc(&request);
+        let has_body = !http_body::Body::is_end_stream(request.body());
+        // A gRPC call always has a body (its message frames): a GET needs no content-type look.
+        let unbounded = request.uri().path().starts_with(crate::profiling::PREFIX) || (has_body && is_grpc(&request));
         let inner = &mut self.inner;
         // Calling the handler can panic as well as polling it, so both happen inside a guard.
         let call = || {
-            if http_body::Body::is_end_stream(request.body()) {
+            if !has_body {
                 return inner.call(request);
             }
             // The cap is enforced here; axum's own 2 MB default for extractors would be a
@@ -106,13 +114,16 @@ where
 
 pin_project_lite::pin_project! {
     /// The answer of [`Guard`]: one decided before the handler ran, or the handler's, caught if
-    /// it panics and cut off at the deadline unless the request is exempt. A named future
-    /// rather than a boxed `async` block: one allocation less per request.
+    /// it panics and cut off at the deadline unless the request is exempt; an error answer
+    /// without a JSON body is then given a problem body. A named future rather than a boxed
+    /// `async` block: one allocation less per request.
     #[project = GuardProjection]
     pub(crate) enum GuardFuture<F> {
         Answered { response: Option<Response> },
         Unbounded { #[pin] handled: CatchUnwind<AssertUnwindSafe<F>> },
         Bounded { #[pin] handled: Timeout<CatchUnwind<AssertUnwindSafe<F>>>, timeout: Duration },
+        /// Reading a bare error's body to put it in a problem (rare, so boxed).
+        Rewriting { rewriting: BoxFuture<'static, Response> },
     }
 }
 
@@ -122,8 +133,8 @@ where
 {
     type Output = Result<Response, Infallible>;
 
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let response = match self.project() {
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let response = match self.as_mut().project() {
             // A future is not polled again once it is ready.
             GuardProjection::Answered { response } => response.take().unwrap_or_default(),
             GuardProjection::Unbounded { handled } => match ready!(handled.poll(cx)) {
@@ -135,9 +146,43 @@ where
                 Ok(Err(panic)) => panicked(panic),
                 Err(_) => timed_out(*timeout),
             },
+            GuardProjection::Rewriting { rewriting } => return rewriting.as_mut().poll(cx).map(Ok),
         };
-        Poll::Ready(Ok(response))
+        if !lacks_problem_body(&response) {
+            return Poll::Ready(Ok(response));
+        }
+        let mut rewriting: BoxFuture<'static, Response> = Box::pin(with_problem_body(response));
+        let polled = rewriting.as_mut().poll(cx).map(Ok);
+        self.set(GuardFuture::Rewriting { rewriting });
+        polled
     }
+}
+
+/// True for an error answer whose body is not JSON (a bare 405 from the router, a text
+/// rejection): it gets a problem body.
+fn lacks_problem_body(response: &Response) -> bool {
+    let status = response.status();
+    if !status.is_client_error() && !status.is_server_error() {
+        return false;
+    }
+    let content_type = response.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
+    !content_type.is_some_and(|ct| ct.contains("json"))
+}
+
+/// Gives an error response that has no JSON body a problem body for its status, keeping its
+/// headers (`Allow` on a 405, for one).
+async fn with_problem_body(response: Response) -> Response {
+    let (mut parts, body) = response.into_parts();
+    let text = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+    let detail = match String::from_utf8_lossy(&text).trim() {
+        "" => parts.status.canonical_reason().unwrap_or("error").to_lowercase(),
+        text => text.to_owned(),
+    };
+    let problem = Problem::new(parts.status, detail).into_response();
+    let (problem_parts, problem_body) = problem.into_parts();
+    parts.headers.remove(header::CONTENT_LENGTH);
+    parts.headers.extend(problem_parts.headers);
+    Response::from_parts(parts, Body::new(problem_body))
 }
 
 fn declared_length(request: &Request) -> Option<u64> {

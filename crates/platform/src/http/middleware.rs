@@ -1,8 +1,8 @@
-//! The one place the layer stack is assembled (STYLE R7). From the outside in: compression
-//! (outermost, so nothing below it rewrites an encoded body; only for requests that ask for an
-//! encoding), `observe` (request id, access log, request metrics, problem bodies for bare
-//! errors), CORS, rate limit, then `guard` (body cap, request deadline, panic net).
-//! Config-switched layers cost nothing when off. Costs are measured in BENCHMARKS.md.
+//! The one place the platform's services are assembled (STYLE R7). From the outside in: the
+//! edge (request id, CORS, rate limit, access log, request metrics), compression (only for
+//! requests that ask for an encoding), then `guard` (body cap, request deadline, panic net,
+//! problem bodies for bare errors; under compression, so nothing rewrites an encoded body).
+//! Config-switched parts cost nothing when off. Costs are measured in BENCHMARKS.md.
 
 use std::{convert::Infallible, sync::Arc, time::Duration};
 
@@ -12,11 +12,11 @@ use tower::{Service, ServiceBuilder};
 pub use super::observe::REQUEST_ID;
 use super::{
     compress::NegotiateLayer,
-    cors::CorsLayer,
+    cors::CorsPolicy,
+    edge::{Edge, EdgeSettings},
     guard::GuardLayer,
-    observe::ObserveLayer,
     problem::Problem,
-    rate_limit::{RateLimitLayer, RateLimiter},
+    rate_limit::RateLimiter,
     routes::Routes,
 };
 use crate::{config::HttpConfig, metrics::Metrics};
@@ -72,9 +72,9 @@ pub enum CorsOrigins {
     List(Vec<HeaderValue>),
 }
 
-/// Gives the router the JSON 404 fallback and wraps it in the platform's services; the result
-/// is what `axum::serve` serves (with `ConnectInfo`, which the access log and the rate limit
-/// read).
+/// Gives the router the JSON 404 fallback and wraps it in the platform's services: the
+/// [`Edge`] outermost, then compression (for requests that ask for an encoding), then `guard`
+/// around the router. Serve it with [`Edge::into_make_service`].
 ///
 /// The services wrap the router from the outside rather than through `Router::layer`, which
 /// wraps each route in a second boxed routing level, cloned and called on every request
@@ -82,17 +82,21 @@ pub enum CorsOrigins {
 pub fn apply(
     routes: Routes,
     settings: &HttpSettings,
-) -> impl Service<Request, Response = Response, Error = Infallible, Future: Send + 'static> + Clone + Send + Sync + 'static
-{
+) -> Edge<
+    impl Service<Request, Response = Response, Error = Infallible, Future: Send + 'static> + Clone + Send + Sync + 'static,
+> {
     let Routes { router, templates } = routes;
-    ServiceBuilder::new()
+    let inner = ServiceBuilder::new()
         .option_layer(settings.compress.then_some(NegotiateLayer))
-        .layer(ObserveLayer::new(settings.metrics.clone(), Arc::new(templates)))
-        // CORS outside the rate limit, so preflight requests count against no one.
-        .option_layer(settings.cors.clone().map(CorsLayer::new))
-        .option_layer(settings.rate_limiter.clone().map(RateLimitLayer::new))
         .layer(GuardLayer::new(settings.request_timeout, settings.max_body_bytes))
-        .service(router.fallback(not_found))
+        .service(router.fallback(not_found));
+    let edge = EdgeSettings {
+        templates,
+        metrics: settings.metrics.clone(),
+        cors: settings.cors.clone().map(CorsPolicy::new),
+        limiter: settings.rate_limiter.clone(),
+    };
+    Edge::new(inner, edge)
 }
 
 /// The JSON 404 every router ends with.
@@ -186,8 +190,9 @@ mod tests {
 
     #[tokio::test]
     async fn grpc_calls_are_left_to_their_own_deadline() {
+        // A gRPC call always carries its message frames.
         let grpc = Request::get("/slow").header(header::CONTENT_TYPE, "application/grpc");
-        let response = send(app(), grpc, Body::empty()).await;
+        let response = send(app(), grpc, Body::from("frame")).await;
         assert_eq!(response.status(), StatusCode::OK);
         let json = Request::get("/slow").header(header::CONTENT_TYPE, "application/json");
         assert_eq!(send(app(), json, Body::empty()).await.status(), StatusCode::GATEWAY_TIMEOUT);

@@ -3,15 +3,17 @@
 //! - [`problem`]: RFC 9457 problem details, the platform's error body (SPEC 1.4)
 //! - [`extract`]: `Json`, `LenientJson`, `Path`, `Query` whose rejections are problems
 //! - [`integer`]: integers in JSON bodies read exactly (`3.0` is 3; `3.5` and overflow are refused)
-//! - [`middleware`]: the one place the layer stack is assembled
+//! - [`middleware`]: the one place the platform's services are assembled, with the [`Edge`]
+//!   outermost
 //! - [`rate_limit`]: per-client GCRA limits, in process or in Redis
 //! - [`routes`]: a router with its route templates, which the platform's services name routes by
 //! - `observe`, `cors`, `guard` and `compress`: the request id, access log and metrics; CORS;
-//!   the body cap, deadline and panic net; compression when asked for (private: [`middleware::apply`] is how
-//!   they are used)
+//!   the body cap, deadline, panic net and problem bodies; compression when asked for
+//!   (private: [`middleware::apply`] is how they are used)
 
 mod compress;
 mod cors;
+mod edge;
 pub mod extract;
 mod guard;
 pub mod integer;
@@ -21,6 +23,7 @@ pub mod problem;
 pub mod rate_limit;
 pub mod routes;
 
+pub use edge::{Edge, EdgeFuture, MakeEdge};
 pub use extract::{Json, LenientJson, Path, Query};
 pub use problem::{FieldError, Problem};
 pub use routes::{RouteTemplates, Routes};

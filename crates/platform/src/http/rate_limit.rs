@@ -8,26 +8,21 @@
 //! an outage of the limiter must not become an outage of the API.
 
 use std::{
-    convert::Infallible,
-    future::Future,
-    net::{IpAddr, SocketAddr},
-    pin::Pin,
+    net::IpAddr,
     sync::{
         Arc,
         atomic::{AtomicU64, Ordering},
     },
-    task::{Context, Poll, ready},
     time::{Duration, Instant},
 };
 
 use axum::{
-    extract::{ConnectInfo, Request},
+    extract::Request,
     http::{HeaderName, HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
 };
 use dashmap::DashMap;
 use futures_util::future::BoxFuture;
-use tower::{Layer, Service};
 
 use super::problem::Problem;
 use crate::auth::{self, AuthKeys};
@@ -197,8 +192,9 @@ impl RateLimiter {
         }
     }
 
-    /// The client a request counts against: the subject of a valid token, else the address.
-    fn client_of(&self, request: &mut Request) -> Client {
+    /// The client a request counts against: the subject of a valid token, else the address
+    /// (the trusted proxy's header when configured, else the connection's `peer`).
+    fn client_of(&self, request: &mut Request, peer: Option<IpAddr>) -> Client {
         if let Ok(claims) = auth::bearer(request).and_then(|token| self.keys.verify(token)) {
             let subject = claims.sub.as_deref().map(Box::from);
             // The route's guard reuses the verified claims instead of verifying again.
@@ -214,7 +210,6 @@ impl RateLimiter {
         if let Some(forwarded) = forwarded {
             return forwarded.parse().map_or_else(|_| Client::Named(forwarded.into()), Client::Ip);
         }
-        let peer = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
         peer.map_or_else(|| Client::Named("".into()), Client::Ip)
     }
 
@@ -235,14 +230,14 @@ impl RateLimiter {
 
 /// The `X-RateLimit-*` headers of one answer.
 #[derive(Debug)]
-struct LimitHeaders {
+pub(crate) struct LimitHeaders {
     limit: HeaderValue,
     remaining: HeaderValue,
     reset: HeaderValue,
 }
 
 impl LimitHeaders {
-    fn add_to(self, response: &mut Response) {
+    pub(crate) fn add_to(self, response: &mut Response) {
         let headers = response.headers_mut();
         headers.insert(LIMIT.clone(), self.limit);
         headers.insert(REMAINING.clone(), self.remaining);
@@ -279,107 +274,48 @@ pub(crate) fn is_exempt(path: &str) -> bool {
     path == "/health" || path.starts_with("/health/") || path == "/metrics"
 }
 
-/// Wraps a route in [`Limit`].
-#[derive(Clone, Debug)]
-pub(crate) struct RateLimitLayer(Arc<RateLimiter>);
-
-impl RateLimitLayer {
-    pub(crate) fn new(limiter: Arc<RateLimiter>) -> Self {
-        Self(limiter)
-    }
+/// What the limit makes of one request.
+pub(crate) enum LimitCheck {
+    /// Not counted (probes and scrapes): no headers.
+    Exempt,
+    /// Decided here: the headers for the route's answer, or the 429 to send instead.
+    Decided(Verdict),
+    /// Decided by Redis once this resolves.
+    InRedis(BoxFuture<'static, Verdict>),
 }
 
-impl<S> Layer<S> for RateLimitLayer {
-    type Service = Limit<S>;
-
-    fn layer(&self, inner: S) -> Limit<S> {
-        Limit { inner, limiter: self.0.clone() }
-    }
+/// What the limit decided for one request.
+pub(crate) enum Verdict {
+    /// Let through; these `X-RateLimit-*` headers go on the route's answer.
+    Allowed(LimitHeaders),
+    /// Refused with this answer (429, with the headers).
+    Refused(Response),
 }
 
-/// The rate limit service: counts the request, answers 429 with `Retry-After` over the limit,
-/// and puts the `X-RateLimit-*` headers on every answer. A tower service rather than
-/// `from_fn`, which boxes the inner service again per request (BENCHMARKS.md).
-#[derive(Clone, Debug)]
-pub(crate) struct Limit<S> {
-    inner: S,
-    limiter: Arc<RateLimiter>,
-}
-
-impl<S> Service<Request> for Limit<S>
-where
-    S: Service<Request, Response = Response, Error = Infallible> + Clone + Send + 'static,
-    S::Future: Send + 'static,
-{
-    type Response = Response;
-    type Error = Infallible;
-    type Future = LimitFuture<S::Future>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, mut request: Request) -> Self::Future {
+impl RateLimiter {
+    /// Counts `request` against its client (`peer` is the connection's address). The
+    /// in-process check is decided at once, so that path costs no boxed future; only a check
+    /// in Redis waits inside one.
+    pub(crate) fn check(self: &Arc<Self>, request: &mut Request, peer: Option<IpAddr>) -> LimitCheck {
         if is_exempt(request.uri().path()) {
-            return LimitFuture::Call { inner: self.inner.call(request), headers: None };
+            return LimitCheck::Exempt;
         }
-        let client = self.limiter.client_of(&mut request);
-        if let Some(decision) = self.limiter.check_here(&client) {
-            let headers = self.limiter.headers(&decision);
-            if !decision.allowed {
-                let mut response = too_many(&decision);
-                headers.add_to(&mut response);
-                return LimitFuture::Refused { response: Some(response) };
-            }
-            return LimitFuture::Call { inner: self.inner.call(request), headers: Some(headers) };
+        let client = self.client_of(request, peer);
+        if let Some(decision) = self.check_here(&client) {
+            return LimitCheck::Decided(self.verdict(&decision));
         }
-        // The check waits for Redis: the service that was polled ready goes with the future.
-        let clone = self.inner.clone();
-        let mut inner = std::mem::replace(&mut self.inner, clone);
-        let limiter = self.limiter.clone();
-        LimitFuture::Waiting {
-            future: Box::pin(async move {
-                let decision = limiter.check_in_redis(client).await;
-                let headers = limiter.headers(&decision);
-                let Ok(mut response) =
-                    if decision.allowed { inner.call(request).await } else { Ok(too_many(&decision)) };
-                headers.add_to(&mut response);
-                Ok(response)
-            }),
-        }
+        let limiter = self.clone();
+        LimitCheck::InRedis(Box::pin(async move { limiter.verdict(&limiter.check_in_redis(client).await) }))
     }
-}
 
-pin_project_lite::pin_project! {
-    /// The answer of [`Limit`]. The in-process check is decided before the route is called, so
-    /// that path costs no boxed future; only a check in Redis waits inside one.
-    #[project = LimitProjection]
-    pub(crate) enum LimitFuture<F> {
-        Call { #[pin] inner: F, headers: Option<LimitHeaders> },
-        Refused { response: Option<Response> },
-        Waiting { future: BoxFuture<'static, Result<Response, Infallible>> },
-    }
-}
-
-impl<F> Future for LimitFuture<F>
-where
-    F: Future<Output = Result<Response, Infallible>>,
-{
-    type Output = Result<Response, Infallible>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        match self.project() {
-            LimitProjection::Call { inner, headers } => {
-                let Ok(mut response) = ready!(inner.poll(cx));
-                if let Some(headers) = headers.take() {
-                    headers.add_to(&mut response);
-                }
-                Poll::Ready(Ok(response))
-            }
-            // A future is not polled again once it is ready.
-            LimitProjection::Refused { response } => Poll::Ready(Ok(response.take().unwrap_or_default())),
-            LimitProjection::Waiting { future } => future.as_mut().poll(cx),
+    fn verdict(&self, decision: &Decision) -> Verdict {
+        let headers = self.headers(decision);
+        if decision.allowed {
+            return Verdict::Allowed(headers);
         }
+        let mut response = too_many(decision);
+        headers.add_to(&mut response);
+        Verdict::Refused(response)
     }
 }
 

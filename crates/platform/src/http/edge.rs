@@ -1,0 +1,215 @@
+//! The edge: the outermost platform service, one per server, wrapping everything else
+//! ([`super::middleware::apply`]). For each request it keeps or makes the request id, answers
+//! CORS preflights, applies the rate limit, then calls the rest of the stack inside the
+//! request's log scope; on the way out it adds the limit's and CORS's headers and the request
+//! id, records the request's metrics and writes its access line.
+//!
+//! Why one service for four concerns: as separate tower layers (request id and logging, CORS,
+//! rate limit) each added a call, a future and a move of the request and of the future below,
+//! and the stack was cloned layer by layer for every request (hyper clones the service per
+//! request). On `/health/live` that came to about 1,000 instructions per request
+//! (BENCHMARKS.md). The concerns themselves stay in their modules, as plain functions:
+//! [`super::cors::CorsPolicy`], [`RateLimiter::check`], [`Observed`].
+//!
+//! The edge also knows the connection's peer address ([`Edge::into_make_service`] gives each
+//! connection its own edge), which the access log and the rate limit read. It is not put in
+//! the request as axum's `ConnectInfo`: that is an allocation and a map insert per request.
+
+use std::{
+    convert::Infallible,
+    future::{Future, Ready, ready},
+    net::IpAddr,
+    pin::Pin,
+    sync::Arc,
+    task::{Context, Poll},
+};
+
+use axum::{extract::Request, http::HeaderValue, response::Response, serve::IncomingStream};
+use futures_util::future::BoxFuture;
+use tokio::{net::TcpListener, task::futures::TaskLocalFuture};
+use tower::Service;
+
+use super::{
+    cors::{CorsAnswer, CorsHeaders, CorsPolicy},
+    observe::Observed,
+    rate_limit::{LimitCheck, LimitHeaders, RateLimiter, Verdict},
+    routes::RouteTemplates,
+};
+use crate::{metrics::Metrics, telemetry};
+
+/// What every request's edge shares.
+#[derive(Debug)]
+pub(crate) struct EdgeSettings {
+    pub(crate) templates: RouteTemplates,
+    pub(crate) metrics: Option<Arc<Metrics>>,
+    pub(crate) cors: Option<CorsPolicy>,
+    pub(crate) limiter: Option<Arc<RateLimiter>>,
+}
+
+/// See the module documentation. `S` is the rest of the stack.
+#[derive(Clone, Debug)]
+pub struct Edge<S> {
+    inner: S,
+    settings: Arc<EdgeSettings>,
+    /// The connection's peer; `None` when served without a connection (tests).
+    peer: Option<IpAddr>,
+}
+
+impl<S> Edge<S> {
+    pub(crate) fn new(inner: S, settings: EdgeSettings) -> Self {
+        Self { inner, settings: Arc::new(settings), peer: None }
+    }
+
+    /// What `axum::serve` takes: an edge per connection, knowing the peer's address.
+    pub fn into_make_service(self) -> MakeEdge<S> {
+        MakeEdge(self)
+    }
+}
+
+impl<S> Service<Request> for Edge<S>
+where
+    S: Service<Request, Response = Response, Error = Infallible> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = EdgeFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: Request) -> Self::Future {
+        let settings = &self.settings;
+        let observed = Observed::start(&request, settings.metrics.as_ref(), self.peer);
+        let request_id = observed.request_id().clone();
+        let mut finish = Finish { settings: settings.clone(), observed, cors: None, limit: None };
+        // CORS before the limit, so preflight requests count against no one.
+        if let Some(policy) = &settings.cors {
+            match policy.answer(&request) {
+                CorsAnswer::Preflight(response) => return EdgeFuture::answered(response, finish),
+                CorsAnswer::Headers(headers) => finish.cors = Some(headers),
+            }
+        }
+        if let Some(limiter) = &settings.limiter {
+            match limiter.check(&mut request, self.peer) {
+                LimitCheck::Exempt => {}
+                LimitCheck::Decided(Verdict::Allowed(headers)) => finish.limit = Some(headers),
+                LimitCheck::Decided(Verdict::Refused(refused)) => return EdgeFuture::answered(refused, finish),
+                LimitCheck::InRedis(verdict) => {
+                    // The service that was polled ready goes with the future.
+                    let clone = self.inner.clone();
+                    let mut inner = std::mem::replace(&mut self.inner, clone);
+                    let waiting = async move {
+                        match verdict.await {
+                            Verdict::Allowed(headers) => {
+                                let Ok(mut response) = telemetry::in_request(request_id, inner.call(request)).await;
+                                headers.add_to(&mut response);
+                                response
+                            }
+                            Verdict::Refused(refused) => refused,
+                        }
+                    };
+                    let state = EdgeState::Waiting { waiting: Box::pin(waiting) };
+                    return EdgeFuture { state, finish: Some(finish) };
+                }
+            }
+        }
+        // The inner future owns what it needs, so the inner service is called here rather than
+        // moved into the future.
+        let handled = telemetry::in_request(request_id, self.inner.call(request));
+        EdgeFuture { state: EdgeState::Handling { handled }, finish: Some(finish) }
+    }
+}
+
+/// What the edge adds to an answer.
+struct Finish {
+    settings: Arc<EdgeSettings>,
+    observed: Observed,
+    cors: Option<CorsHeaders>,
+    limit: Option<LimitHeaders>,
+}
+
+impl Finish {
+    fn apply(self, response: &mut Response) {
+        if let Some(limit) = self.limit {
+            limit.add_to(response);
+        }
+        if let Some(cors) = self.cors {
+            cors.add_to(response);
+        }
+        let route = self.settings.templates.find(self.observed.path());
+        self.observed.finish(route, response);
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The answer of [`Edge`]. A named future: the usual path costs no allocation.
+    pub struct EdgeFuture<F> {
+        #[pin]
+        state: EdgeState<F>,
+        finish: Option<Finish>,
+    }
+}
+
+pin_project_lite::pin_project! {
+    #[project = EdgeStateProjection]
+    enum EdgeState<F> {
+        /// Answered by the edge itself (a preflight, a 429).
+        Answered { response: Option<Response> },
+        /// The rest of the stack is answering, inside the request's log scope.
+        Handling { #[pin] handled: TaskLocalFuture<HeaderValue, F> },
+        /// The rate limit waits for Redis, then the rest of the stack answers.
+        Waiting { waiting: BoxFuture<'static, Response> },
+    }
+}
+
+impl<F> EdgeFuture<F> {
+    fn answered(response: Response, finish: Finish) -> Self {
+        Self { state: EdgeState::Answered { response: Some(response) }, finish: Some(finish) }
+    }
+}
+
+impl<F> Future for EdgeFuture<F>
+where
+    F: Future<Output = Result<Response, Infallible>>,
+{
+    type Output = Result<Response, Infallible>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let mut response = match this.state.project() {
+            // A future is not polled again once it is ready.
+            EdgeStateProjection::Answered { response } => response.take().unwrap_or_default(),
+            EdgeStateProjection::Handling { handled } => {
+                let Ok(response) = std::task::ready!(handled.poll(cx));
+                response
+            }
+            EdgeStateProjection::Waiting { waiting } => std::task::ready!(waiting.as_mut().poll(cx)),
+        };
+        if let Some(finish) = this.finish.take() {
+            finish.apply(&mut response);
+        }
+        Poll::Ready(Ok(response))
+    }
+}
+
+/// Makes an [`Edge`] per connection, knowing the peer's address: what `axum::serve` takes.
+#[derive(Clone, Debug)]
+pub struct MakeEdge<S>(Edge<S>);
+
+impl<S: Clone> Service<IncomingStream<'_, TcpListener>> for MakeEdge<S> {
+    type Response = Edge<S>;
+    type Error = Infallible;
+    type Future = Ready<Result<Edge<S>, Infallible>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, connection: IncomingStream<'_, TcpListener>) -> Self::Future {
+        let mut edge = self.0.clone();
+        edge.peer = Some(connection.remote_addr().ip());
+        ready(Ok(edge))
+    }
+}
