@@ -5,14 +5,12 @@
 //! enabled, answers from the start. The gRPC port follows the same steps with the calc routes.
 
 use std::{
-    convert::Infallible,
     future::Future,
     net::{SocketAddr, TcpListener},
     sync::Arc,
 };
 
 use anyhow::Context as _;
-use axum::{extract::Request, response::Response};
 use ferrum_calc::{grpc::SERVICE_NAMES, grpc_routes};
 use ferrum_platform::{
     BuildInfo, Platform, admin,
@@ -29,7 +27,6 @@ use ferrum_platform::{
     profiling,
 };
 use tokio_util::sync::CancellationToken;
-use tower::Service;
 
 use crate::config::{Config, Module};
 
@@ -202,15 +199,11 @@ fn bind_grpc(addr: SocketAddr) -> anyhow::Result<(TcpListener, SocketAddr)> {
 /// Serves `edge` (the routes in the platform's services) on `listener` over HTTP/1.1 and
 /// HTTP/2 (hyper's auto builder tells them apart by the connection preface, so gRPC's cleartext
 /// HTTP/2 works with no TLS or upgrade).
-async fn serve<S>(
+async fn serve(
     listener: tokio::net::TcpListener,
-    edge: Edge<S>,
+    edge: Edge,
     stop: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()>
-where
-    S: Service<Request, Response = Response, Error = Infallible> + Clone + Send + 'static,
-    S::Future: Send + 'static,
-{
+) -> std::io::Result<()> {
     axum::serve(listener, edge.into_make_service()).with_graceful_shutdown(stop).await
 }
 

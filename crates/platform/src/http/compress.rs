@@ -6,75 +6,27 @@
 //! (BENCHMARKS.md). Requests without an `Accept-Encoding` that names an encoding therefore skip
 //! it; the answer is the same, since such a client would get the identity encoding anyway.
 
-use std::{
-    convert::Infallible,
-    task::{Context, Poll},
-};
+use std::convert::Infallible;
 
-use axum::{
-    body::Body,
-    extract::Request,
-    http::{HeaderValue, header},
-    response::Response,
-};
-use futures_util::{
-    FutureExt as _,
-    future::{BoxFuture, Either},
-};
-use tower::{Layer, Service};
-use tower_http::compression::{Compression, CompressionLayer};
+use axum::{body::Body, extract::Request, http::HeaderValue, response::Response};
+use futures_util::{FutureExt as _, future::BoxFuture};
+use tower::{Layer, Service, ServiceExt as _};
+use tower_http::compression::CompressionLayer;
 
-/// Wraps a route in [`Negotiate`].
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct NegotiateLayer;
-
-impl<S> Layer<S> for NegotiateLayer {
-    type Service = Negotiate<S>;
-
-    fn layer(&self, inner: S) -> Negotiate<S> {
-        Negotiate { compressing: CompressionLayer::new().layer(inner) }
-    }
-}
-
-/// See the module documentation. Requests that skip compression go straight to the service
-/// `Compression` wraps: the stack is held once, since axum clones it for every request.
-#[derive(Clone)]
-pub(crate) struct Negotiate<S> {
-    compressing: Compression<S>,
-}
-
-impl<S> std::fmt::Debug for Negotiate<S> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Negotiate").finish_non_exhaustive()
-    }
-}
-
-impl<S> Service<Request> for Negotiate<S>
+/// The answer of `inner` to `request`, compressed as `Accept-Encoding` asks. Boxed: only
+/// requests that [`asks_for_encoding`] come this way.
+pub(crate) fn compressed<S>(inner: S, request: Request) -> BoxFuture<'static, Result<Response, Infallible>>
 where
     S: Service<Request, Response = Response, Error = Infallible> + Send + 'static,
     S::Future: Send + 'static,
 {
-    type Response = Response;
-    type Error = Infallible;
-    type Future = Either<BoxFuture<'static, Result<Response, Infallible>>, S::Future>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
-        self.compressing.poll_ready(cx)
-    }
-
-    fn call(&mut self, request: Request) -> Self::Future {
-        if asks_for_encoding(request.headers().get(header::ACCEPT_ENCODING)) {
-            let compressed = self.compressing.call(request);
-            Either::Left(compressed.map(|result| result.map(|response| response.map(Body::new))).boxed())
-        } else {
-            Either::Right(self.compressing.get_mut().call(request))
-        }
-    }
+    let answer = CompressionLayer::new().layer(inner).oneshot(request);
+    answer.map(|result| result.map(|response| response.map(Body::new))).boxed()
 }
 
 /// True when `Accept-Encoding` names anything but `identity` (tower-http then decides, by the
 /// names and their weights, what if anything to use).
-fn asks_for_encoding(accept: Option<&HeaderValue>) -> bool {
+pub(crate) fn asks_for_encoding(accept: Option<&HeaderValue>) -> bool {
     let Some(accept) = accept.and_then(|value| value.to_str().ok()) else { return false };
     accept
         .split(',')

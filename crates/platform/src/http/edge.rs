@@ -1,15 +1,17 @@
-//! The edge: the outermost platform service, one per server, wrapping everything else
-//! ([`super::middleware::apply`]). For each request it keeps or makes the request id, answers
-//! CORS preflights, applies the rate limit, then calls the rest of the stack inside the
-//! request's log scope; on the way out it adds the limit's and CORS's headers and the request
-//! id, records the request's metrics and writes its access line.
+//! The edge: the platform's one service around the router ([`super::middleware::apply`]).
+//! For each request it keeps or makes the request id, answers CORS preflights, applies the
+//! rate limit, then calls the router under the guard (body cap, deadline, panic net, problem
+//! bodies), through compression when the request asks for an encoding, inside the request's
+//! log scope; on the way out it adds the limit's and CORS's headers and the request id,
+//! records the request's metrics and writes its access line.
 //!
-//! Why one service for four concerns: as separate tower layers (request id and logging, CORS,
-//! rate limit) each added a call, a future and a move of the request and of the future below,
-//! and the stack was cloned layer by layer for every request (hyper clones the service per
-//! request). On `/health/live` that came to about 1,000 instructions per request
+//! Why one service for all of it: as separate tower layers (request id and logging,
+//! compression, CORS, rate limit, guard) each added a call, a future and a move of the request
+//! and of the future below, and hyper clones the service for every request, so the stack was
+//! cloned layer by layer. On `/health/live` that came to about 1,400 instructions per request
 //! (BENCHMARKS.md). The concerns themselves stay in their modules, as plain functions:
-//! [`super::cors::CorsPolicy`], [`RateLimiter::check`], [`Observed`].
+//! [`CorsPolicy::answer`], [`RateLimiter::check`], [`guard::call`], [`compress::compressed`],
+//! [`Observed`].
 //!
 //! The edge also knows the connection's peer address ([`Edge::into_make_service`] gives each
 //! connection its own edge), which the access log and the rate limit read. It is not put in
@@ -24,13 +26,22 @@ use std::{
     task::{Context, Poll},
 };
 
-use axum::{extract::Request, http::HeaderValue, response::Response, serve::IncomingStream};
-use futures_util::future::BoxFuture;
+use axum::{
+    Router,
+    extract::Request,
+    http::{HeaderValue, header},
+    response::Response,
+    routing::future::RouteFuture,
+    serve::IncomingStream,
+};
+use futures_util::future::{BoxFuture, Either};
 use tokio::{net::TcpListener, task::futures::TaskLocalFuture};
 use tower::Service;
 
 use super::{
+    compress,
     cors::{CorsAnswer, CorsHeaders, CorsPolicy},
+    guard::{self, Guard, GuardFuture, GuardLimits},
     observe::Observed,
     rate_limit::{LimitCheck, LimitHeaders, RateLimiter, Verdict},
     routes::RouteTemplates,
@@ -44,39 +55,49 @@ pub(crate) struct EdgeSettings {
     pub(crate) metrics: Option<Arc<Metrics>>,
     pub(crate) cors: Option<CorsPolicy>,
     pub(crate) limiter: Option<Arc<RateLimiter>>,
+    pub(crate) compress: bool,
+    pub(crate) guard: GuardLimits,
 }
 
-/// See the module documentation. `S` is the rest of the stack.
+/// See the module documentation.
 #[derive(Clone, Debug)]
-pub struct Edge<S> {
-    inner: S,
+pub struct Edge {
+    router: Router,
     settings: Arc<EdgeSettings>,
     /// The connection's peer; `None` when served without a connection (tests).
     peer: Option<IpAddr>,
 }
 
-impl<S> Edge<S> {
-    pub(crate) fn new(inner: S, settings: EdgeSettings) -> Self {
-        Self { inner, settings: Arc::new(settings), peer: None }
+impl Edge {
+    pub(crate) fn new(router: Router, settings: EdgeSettings) -> Self {
+        Self { router, settings: Arc::new(settings), peer: None }
     }
 
     /// What `axum::serve` takes: an edge per connection, knowing the peer's address.
-    pub fn into_make_service(self) -> MakeEdge<S> {
+    pub fn into_make_service(self) -> MakeEdge {
         MakeEdge(self)
     }
 }
 
-impl<S> Service<Request> for Edge<S>
-where
-    S: Service<Request, Response = Response, Error = Infallible> + Clone + Send + 'static,
-    S::Future: Send + 'static,
-{
+/// The answer of the router below the edge: compressed when the request asks for it (rare
+/// enough to be boxed), else straight from the guard.
+type Handled = Either<GuardFuture<RouteFuture<Infallible>>, BoxFuture<'static, Result<Response, Infallible>>>;
+
+/// Calls the router under the guard, through compression when the request asks for it.
+fn handle(settings: &EdgeSettings, router: &mut Router, request: Request) -> Handled {
+    if settings.compress && compress::asks_for_encoding(request.headers().get(header::ACCEPT_ENCODING)) {
+        return Either::Right(compress::compressed(Guard::new(router.clone(), settings.guard), request));
+    }
+    Either::Left(guard::call(settings.guard, router, request))
+}
+
+impl Service<Request> for Edge {
     type Response = Response;
     type Error = Infallible;
-    type Future = EdgeFuture<S::Future>;
+    type Future = EdgeFuture;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
-        self.inner.poll_ready(cx)
+        Service::<Request>::poll_ready(&mut self.router, cx)
     }
 
     fn call(&mut self, mut request: Request) -> Self::Future {
@@ -97,13 +118,12 @@ where
                 LimitCheck::Decided(Verdict::Allowed(headers)) => finish.limit = Some(headers),
                 LimitCheck::Decided(Verdict::Refused(refused)) => return EdgeFuture::answered(refused, finish),
                 LimitCheck::InRedis(verdict) => {
-                    // The service that was polled ready goes with the future.
-                    let clone = self.inner.clone();
-                    let mut inner = std::mem::replace(&mut self.inner, clone);
+                    let (settings, mut router) = (settings.clone(), self.router.clone());
                     let waiting = async move {
                         match verdict.await {
                             Verdict::Allowed(headers) => {
-                                let Ok(mut response) = telemetry::in_request(request_id, inner.call(request)).await;
+                                let handled = handle(&settings, &mut router, request);
+                                let Ok(mut response) = telemetry::in_request(request_id, handled).await;
                                 headers.add_to(&mut response);
                                 response
                             }
@@ -115,9 +135,7 @@ where
                 }
             }
         }
-        // The inner future owns what it needs, so the inner service is called here rather than
-        // moved into the future.
-        let handled = telemetry::in_request(request_id, self.inner.call(request));
+        let handled = telemetry::in_request(request_id, handle(settings, &mut self.router, request));
         EdgeFuture { state: EdgeState::Handling { handled }, finish: Some(finish) }
     }
 }
@@ -145,35 +163,32 @@ impl Finish {
 
 pin_project_lite::pin_project! {
     /// The answer of [`Edge`]. A named future: the usual path costs no allocation.
-    pub struct EdgeFuture<F> {
+    pub struct EdgeFuture {
         #[pin]
-        state: EdgeState<F>,
+        state: EdgeState,
         finish: Option<Finish>,
     }
 }
 
 pin_project_lite::pin_project! {
     #[project = EdgeStateProjection]
-    enum EdgeState<F> {
+    enum EdgeState {
         /// Answered by the edge itself (a preflight, a 429).
         Answered { response: Option<Response> },
-        /// The rest of the stack is answering, inside the request's log scope.
-        Handling { #[pin] handled: TaskLocalFuture<HeaderValue, F> },
+        /// The router is answering, inside the request's log scope.
+        Handling { #[pin] handled: TaskLocalFuture<HeaderValue, Handled> },
         /// The rate limit waits for Redis, then the rest of the stack answers.
         Waiting { waiting: BoxFuture<'static, Response> },
     }
 }
 
-impl<F> EdgeFuture<F> {
+impl EdgeFuture {
     fn answered(response: Response, finish: Finish) -> Self {
         Self { state: EdgeState::Answered { response: Some(response) }, finish: Some(finish) }
     }
 }
 
-impl<F> Future for EdgeFuture<F>
-where
-    F: Future<Output = Result<Response, Infallible>>,
-{
+impl Future for EdgeFuture {
     type Output = Result<Response, Infallible>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
@@ -196,12 +211,12 @@ where
 
 /// Makes an [`Edge`] per connection, knowing the peer's address: what `axum::serve` takes.
 #[derive(Clone, Debug)]
-pub struct MakeEdge<S>(Edge<S>);
+pub struct MakeEdge(Edge);
 
-impl<S: Clone> Service<IncomingStream<'_, TcpListener>> for MakeEdge<S> {
-    type Response = Edge<S>;
+impl Service<IncomingStream<'_, TcpListener>> for MakeEdge {
+    type Response = Edge;
     type Error = Infallible;
-    type Future = Ready<Result<Edge<S>, Infallible>>;
+    type Future = Ready<Result<Edge, Infallible>>;
 
     fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
         Poll::Ready(Ok(()))

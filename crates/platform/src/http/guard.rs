@@ -1,6 +1,6 @@
-//! The innermost platform service: the request body cap, the request deadline and the panic
-//! net, in one tower service so that a request pays for one wrapper and no boxed future instead
-//! of three wrappers and three boxed futures (tower-http's `RequestBodyLimit` and `CatchPanic`
+//! Around the router: the request body cap, the request deadline, the panic net and problem
+//! bodies, in one call and one named future, so that a request pays for no wrapper service and
+//! no boxed future instead of three of each (tower-http's `RequestBodyLimit` and `CatchPanic`
 //! plus a `from_fn` deadline).
 //!
 //! - Body cap: a declared `Content-Length` over the cap is refused before the body is read; any
@@ -40,32 +40,57 @@ use tower::{Layer, Service};
 
 use super::problem::Problem;
 
-/// Wraps a route in [`Guard`].
+/// The request deadline and the body cap.
 #[derive(Clone, Copy, Debug)]
-pub(crate) struct GuardLayer {
-    timeout: Duration,
-    max_body_bytes: usize,
+pub(crate) struct GuardLimits {
+    pub(crate) timeout: Duration,
+    pub(crate) max_body_bytes: usize,
 }
 
-impl GuardLayer {
-    pub(crate) fn new(timeout: Duration, max_body_bytes: usize) -> Self {
-        Self { timeout, max_body_bytes }
+/// Calls `inner` with `request` under the guard (see the module documentation).
+pub(crate) fn call<S>(limits: GuardLimits, inner: &mut S, request: Request) -> GuardFuture<S::Future>
+where
+    S: Service<Request, Response = Response, Error = Infallible>,
+{
+    let GuardLimits { timeout, max_body_bytes } = limits;
+    let has_body = !http_body::Body::is_end_stream(request.body());
+    if has_body && declared_length(&request).is_some_and(|length| length > max_body_bytes as u64) {
+        return GuardFuture::Answered { response: Some(too_large()) };
+    }
+    // A gRPC call always has a body (its message frames): a GET needs no content-type look.
+    let unbounded = request.uri().path().starts_with(crate::profiling::PREFIX) || (has_body && is_grpc(&request));
+    // Calling the handler can panic as well as polling it, so both happen inside a guard.
+    let call = || {
+        if !has_body {
+            return inner.call(request);
+        }
+        // The cap is enforced here; axum's own 2 MB default for extractors would be a second
+        // one, so it is switched off for this request (only requests with a body pay for that).
+        let request = request.map(|body| Body::new(Limited::new(body, max_body_bytes)));
+        DefaultBodyLimit::disable().layer(inner).call(request)
+    };
+    let handled = match std::panic::catch_unwind(AssertUnwindSafe(call)) {
+        Ok(future) => AssertUnwindSafe(future).catch_unwind(),
+        Err(panic) => return GuardFuture::Answered { response: Some(panicked(panic)) },
+    };
+    if unbounded {
+        GuardFuture::Unbounded { handled }
+    } else {
+        GuardFuture::Bounded { handled: tokio::time::timeout(timeout, handled), timeout }
     }
 }
 
-impl<S> Layer<S> for GuardLayer {
-    type Service = Guard<S>;
-
-    fn layer(&self, inner: S) -> Guard<S> {
-        Guard { inner, limits: *self }
-    }
-}
-
-/// See the module documentation.
+/// [`call`] as a tower service, for the compression path, which needs a service to wrap.
 #[derive(Clone, Debug)]
 pub(crate) struct Guard<S> {
     inner: S,
-    limits: GuardLayer,
+    limits: GuardLimits,
+}
+
+impl<S> Guard<S> {
+    pub(crate) fn new(inner: S, limits: GuardLimits) -> Self {
+        Self { inner, limits }
+    }
 }
 
 impl<S> Service<Request> for Guard<S>
@@ -81,34 +106,7 @@ where
     }
 
     fn call(&mut self, request: Request) -> Self::Future {
-        let GuardLayer { timeout, max_body_bytes } = self.limits;
-        if declared_length(&request).is_some_and(|length| length > max_body_bytes as u64) {
-            return GuardFuture::Answered { response: Some(too_large()) };
-        }
-        let has_body = !http_body::Body::is_end_stream(request.body());
-        // A gRPC call always has a body (its message frames): a GET needs no content-type look.
-        let unbounded = request.uri().path().starts_with(crate::profiling::PREFIX) || (has_body && is_grpc(&request));
-        let inner = &mut self.inner;
-        // Calling the handler can panic as well as polling it, so both happen inside a guard.
-        let call = || {
-            if !has_body {
-                return inner.call(request);
-            }
-            // The cap is enforced here; axum's own 2 MB default for extractors would be a
-            // second one, so it is switched off for this request (only requests with a body
-            // pay for that).
-            let request = request.map(|body| Body::new(Limited::new(body, max_body_bytes)));
-            DefaultBodyLimit::disable().layer(inner).call(request)
-        };
-        let handled = match std::panic::catch_unwind(AssertUnwindSafe(call)) {
-            Ok(future) => AssertUnwindSafe(future).catch_unwind(),
-            Err(panic) => return GuardFuture::Answered { response: Some(panicked(panic)) },
-        };
-        if unbounded {
-            GuardFuture::Unbounded { handled }
-        } else {
-            GuardFuture::Bounded { handled: tokio::time::timeout(timeout, handled), timeout }
-        }
+        call(self.limits, &mut self.inner, request)
     }
 }
 

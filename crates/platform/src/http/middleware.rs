@@ -1,20 +1,19 @@
-//! The one place the platform's services are assembled (STYLE R7). From the outside in: the
-//! edge (request id, CORS, rate limit, access log, request metrics), compression (only for
-//! requests that ask for an encoding), then `guard` (body cap, request deadline, panic net,
-//! problem bodies for bare errors; under compression, so nothing rewrites an encoded body).
-//! Config-switched parts cost nothing when off. Costs are measured in BENCHMARKS.md.
+//! The one place the platform's request handling is assembled (STYLE R7): [`apply`] puts the
+//! router behind the [`Edge`], which does, in order, the request id, CORS, the rate limit,
+//! compression (only for requests that ask for an encoding) and the guard (body cap, request
+//! deadline, panic net, problem bodies for bare errors; under compression, so nothing rewrites
+//! an encoded body), then the access log and the request metrics. Config-switched parts cost
+//! nothing when off. Costs are measured in BENCHMARKS.md.
 
-use std::{convert::Infallible, sync::Arc, time::Duration};
+use std::{sync::Arc, time::Duration};
 
-use axum::{extract::Request, http::HeaderValue, response::Response};
-use tower::{Service, ServiceBuilder};
+use axum::http::HeaderValue;
 
 pub use super::observe::REQUEST_ID;
 use super::{
-    compress::NegotiateLayer,
     cors::CorsPolicy,
     edge::{Edge, EdgeSettings},
-    guard::GuardLayer,
+    guard::GuardLimits,
     problem::Problem,
     rate_limit::RateLimiter,
     routes::Routes,
@@ -72,31 +71,25 @@ pub enum CorsOrigins {
     List(Vec<HeaderValue>),
 }
 
-/// Gives the router the JSON 404 fallback and wraps it in the platform's services: the
-/// [`Edge`] outermost, then compression (for requests that ask for an encoding), then `guard`
-/// around the router. Serve it with [`Edge::into_make_service`].
+/// Gives the router the JSON 404 fallback and puts it behind the platform's [`Edge`]: request
+/// id, CORS, rate limit, access log and metrics; compression for requests that ask for an
+/// encoding; the guard (body cap, deadline, panic net, problem bodies). Serve it with
+/// [`Edge::into_make_service`].
 ///
-/// The services wrap the router from the outside rather than through `Router::layer`, which
+/// The edge wraps the router from the outside rather than through `Router::layer`, which
 /// wraps each route in a second boxed routing level, cloned and called on every request
 /// ([`Routes`] says what that costs and how the route template is found instead).
-pub fn apply(
-    routes: Routes,
-    settings: &HttpSettings,
-) -> Edge<
-    impl Service<Request, Response = Response, Error = Infallible, Future: Send + 'static> + Clone + Send + Sync + 'static,
-> {
+pub fn apply(routes: Routes, settings: &HttpSettings) -> Edge {
     let Routes { router, templates } = routes;
-    let inner = ServiceBuilder::new()
-        .option_layer(settings.compress.then_some(NegotiateLayer))
-        .layer(GuardLayer::new(settings.request_timeout, settings.max_body_bytes))
-        .service(router.fallback(not_found));
     let edge = EdgeSettings {
         templates,
         metrics: settings.metrics.clone(),
         cors: settings.cors.clone().map(CorsPolicy::new),
         limiter: settings.rate_limiter.clone(),
+        compress: settings.compress,
+        guard: GuardLimits { timeout: settings.request_timeout, max_body_bytes: settings.max_body_bytes },
     };
-    Edge::new(inner, edge)
+    Edge::new(router.fallback(not_found), edge)
 }
 
 /// The JSON 404 every router ends with.
@@ -115,7 +108,7 @@ mod tests {
         routing::{get, post},
     };
     use http_body_util::BodyExt as _;
-    use tower::{ServiceExt, util::BoxCloneSyncService};
+    use tower::ServiceExt;
 
     fn routes() -> Routes {
         Routes::from_pairs([
@@ -133,10 +126,8 @@ mod tests {
         ])
     }
 
-    type App = BoxCloneSyncService<Request, Response, Infallible>;
-
-    fn app() -> App {
-        BoxCloneSyncService::new(apply(routes(), &HttpSettings::new(Duration::from_millis(100), 16)))
+    fn app() -> Edge {
+        apply(routes(), &HttpSettings::new(Duration::from_millis(100), 16))
     }
 
     async fn boom() -> &'static str {
@@ -151,7 +142,7 @@ mod tests {
         app().oneshot(request.body(Body::empty()).unwrap()).await.unwrap()
     }
 
-    async fn send(app: App, request: axum::http::request::Builder, body: Body) -> Response {
+    async fn send(app: Edge, request: axum::http::request::Builder, body: Body) -> Response {
         app.oneshot(request.body(body).unwrap()).await.unwrap()
     }
 
@@ -215,7 +206,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_cap_above_axums_default_is_the_one_that_counts() {
-        let app = App::new(apply(routes(), &HttpSettings::new(Duration::from_secs(5), 3 * 1024 * 1024)));
+        let app = apply(routes(), &HttpSettings::new(Duration::from_secs(5), 3 * 1024 * 1024));
         let body = "x".repeat(2 * 1024 * 1024 + 1);
         let response = send(app.clone(), Request::post("/echo"), Body::from(body.clone())).await;
         assert_eq!(response.status(), StatusCode::OK);
@@ -233,7 +224,7 @@ mod tests {
         settings.compress = false;
         settings.cors = Some(CorsOrigins::List(vec![HeaderValue::from_static("https://app.example")]));
         settings.rate_limiter = Some(limiter);
-        let app = App::new(apply(routes(), &settings));
+        let app = apply(routes(), &settings);
         let first =
             send(app.clone(), Request::get("/ok").header(header::ORIGIN, "https://app.example"), Body::empty()).await;
         assert_eq!(first.status(), StatusCode::OK);

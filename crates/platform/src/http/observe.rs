@@ -69,7 +69,8 @@ impl Observed {
             in_flight.metrics().record_request(&self.method, route, response.status(), elapsed);
         }
         telemetry::log_access(&AccessRecord {
-            request_id: self.request_id.to_str().unwrap_or(""),
+            // Sound ids are visible ASCII: `from_utf8` checks that faster than `to_str`.
+            request_id: std::str::from_utf8(self.request_id.as_bytes()).unwrap_or(""),
             method: self.method.as_str(),
             route,
             path: self.uri.path(),
