@@ -3,15 +3,24 @@
 #
 # Starts one release server on a loopback port over a fresh SQLite file, measures the time
 # to ready and the resident memory, then runs wrk against three routes in one run:
-#   GET /health/live, GET /api/v1/patients/1 (bearer token), POST /api/v1/patients (JSON).
-# Prints a markdown table: req/s, ratio to /health/live, p50, p99 and non-2xx counts.
+#   GET /health/live, GET /api/v1/patients/1 (bearer token), POST /api/v1/patients (JSON),
+# and against the reference, GET /health/live on plain axum (no middleware, no logs: "the
+# same route with the stack off", issue 3). The four are run in ROUNDS interleaved rounds, so
+# that a shared machine's load changes touch them all alike; the table gives each one's mean.
+# Prints a markdown table: req/s, ratio to /health/live, p50, p99 (last round) and non-2xx
+# counts (all rounds).
+#
+# The server runs as configured by default: request ids, the JSON access log at info, metrics
+# and compression negotiation; CORS and the rate limit are off unless configured, and
+# bench/stack.sh measures /health/live with them on as well.
 #
 # Requirements: curl, and wrk. When wrk is missing the script installs it with
 #   apt-get update -qq && apt-get install -y -qq wrk
 # (the only thing it fetches from the network; needs root or passwordless sudo).
 #
 # Environment:
-#   DURATION   wrk duration per route (default 10s)
+#   DURATION   wrk duration per route and round (default 5s)
+#   ROUNDS     interleaved rounds (default 3)
 #   THREADS    wrk threads (default 2)
 #   CONNS      wrk connections (default 64)
 #   PORT       first loopback port to try (default 18099; the next free one is used)
@@ -21,16 +30,17 @@
 # The server runs with its default log level (info), so access logging is part of the
 # figures; logs go to a file in the temp dir and its last WARN/ERROR lines are shown.
 #
-# Usage: DURATION=10s bash bench/http.sh
+# Usage: DURATION=5s ROUNDS=3 bash bench/http.sh
 set -euo pipefail
 
-DURATION=${DURATION:-10s}
+DURATION=${DURATION:-5s}
+ROUNDS=${ROUNDS:-3}
 THREADS=${THREADS:-2}
 CONNS=${CONNS:-64}
 PORT=${PORT:-18099}
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-COMMAND="DURATION=$DURATION bash bench/http.sh"
+COMMAND="DURATION=$DURATION ROUNDS=$ROUNDS bash bench/http.sh"
 # shellcheck source=../scripts/lib.sh
 . "$ROOT/scripts/lib.sh"
 
@@ -100,15 +110,7 @@ run() {
     printf -v "ERRS_$name" '%s' "${errs:-none}"
 }
 
-run live "$BASE/health/live"
-run get -H "Authorization: Bearer $TOKEN" "$BASE/api/v1/patients/$PATIENT_ID"
-run post -s "$TMP/post.lua" "$BASE/api/v1/patients"
-
-RSS_AFTER=$(rss_mb)
-status=$(curl -sS -o /dev/null -w '%{http_code}' --max-time 5 -H "Authorization: Bearer $TOKEN" "$BASE/api/v1/patients?limit=1" || true)
-STILL_UP="GET /api/v1/patients?limit=1 answered $status"
-
-# The reference: the same route on plain axum (no middleware, no logs), while ferrum idles.
+# The reference: the same route on plain axum (no middleware, no logs).
 BARE_PORT=$((PORT + 1))
 while ferrum_port_in_use "$BARE_PORT"; do BARE_PORT=$((BARE_PORT + 1)); done
 "$BARE" "127.0.0.1:$BARE_PORT" >/dev/null 2>&1 &
@@ -118,8 +120,34 @@ for _ in $(seq 1 200); do
     curl -fsS -o /dev/null "http://127.0.0.1:$BARE_PORT/health/live" 2>/dev/null && break
     sleep 0.01
 done
-run bare "http://127.0.0.1:$BARE_PORT/health/live"
+
+# round NAME ARGS...: one more round of NAME; adds its req/s to SUM_NAME and its non-2xx count
+# to BAD_NAME, keeps the round's latencies and socket errors.
+declare -A SUM BAD
+round() {
+    local name=$1
+    shift
+    run "$name" "$@"
+    local rps="RPS_$name" non2xx="NON2XX_$name"
+    SUM[$name]=$((${SUM[$name]:-0} + ${!rps}))
+    BAD[$name]=$((${BAD[$name]:-0} + ${!non2xx}))
+}
+for r in $(seq 1 "$ROUNDS"); do
+    log "round $r of $ROUNDS"
+    round bare "http://127.0.0.1:$BARE_PORT/health/live"
+    round live "$BASE/health/live"
+    round get -H "Authorization: Bearer $TOKEN" "$BASE/api/v1/patients/$PATIENT_ID"
+    round post -s "$TMP/post.lua" "$BASE/api/v1/patients"
+done
 kill "$BARE_PID" 2>/dev/null || true
+for name in bare live get post; do
+    printf -v "RPS_$name" '%s' $((SUM[$name] / ROUNDS))
+    printf -v "NON2XX_$name" '%s' "${BAD[$name]}"
+done
+
+RSS_AFTER=$(rss_mb)
+status=$(curl -sS -o /dev/null -w '%{http_code}' --max-time 5 -H "Authorization: Bearer $TOKEN" "$BASE/api/v1/patients?limit=1" || true)
+STILL_UP="GET /api/v1/patients?limit=1 answered $status"
 
 # --- report -------------------------------------------------------------------------------
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2fx", a / b; else print "n/a" }'; }
@@ -130,10 +158,11 @@ cat <<EOF
 
 ## HTTP benchmark
 
-- Command: \`$COMMAND\` (wrk -t$THREADS -c$CONNS -d$DURATION --latency, one server, loopback)
+- Command: \`$COMMAND\` (wrk -t$THREADS -c$CONNS -d$DURATION --latency per route and round, $ROUNDS interleaved rounds, one server, loopback)
 - Machine: $(nproc) cores, $(uname -m), ${CPU}; wrk runs on the same cores as the server
 - Date: $(date -u '+%Y-%m-%d %H:%M UTC')
-- Server: release build, SQLite file in a fresh temp dir, default log level (info, JSON access log to a file)
+- Server: release build, SQLite file in a fresh temp dir, default configuration (access log at info, JSON, to a file; metrics and compression on; no CORS, no rate limit)
+- req/s: mean of the rounds; p50 and p99: last round; non-2xx: all rounds
 
 | Route | req/s | vs /health/live | p50 | p99 | non-2xx |
 |---|---:|---:|---:|---:|---:|
@@ -142,7 +171,7 @@ cat <<EOF
 | POST /api/v1/patients (JSON, SQLite) | $RPS_post | $(ratio "$RPS_post" "$RPS_live") | $P50_post ms | $P99_post ms | $NON2XX_post |
 | reference: GET /health/live on plain axum | $RPS_bare | $(ratio "$RPS_bare" "$RPS_live") | $P50_bare ms | $P99_bare ms | $NON2XX_bare |
 
-- Ferrum's /health/live (whole platform stack and access log) runs at $(ratio "$RPS_live" "$RPS_bare") of plain axum on the same route
+- Ferrum's /health/live (default platform stack and access log) runs at $(ratio "$RPS_live" "$RPS_bare") of plain axum on the same route
 
 - Ready in: $READY_MS ms (process start to first 200 from /health/ready, polled every 5 ms)
 - RSS idle: $RSS_IDLE MB; RSS after the run: $RSS_AFTER MB (VmRSS, MB = 1024 KiB)

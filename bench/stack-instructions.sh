@@ -85,4 +85,4 @@ for name in "${VARIANTS[@]}"; do
         "$(awk -v a="${PER[$name]}" -v b="${PER[bare]}" 'BEGIN { printf "%.2f", a / b }')"
 done
 echo
-echo "- stack: all layers, access log at info; noaccess: the same with ferrum::access=off; quiet: --log-level warn; bare: plain axum"
+echo "- stack: every part of the platform stack on, access log at info; noaccess: the same with ferrum::access=off; quiet: --log-level warn; bare: plain axum"

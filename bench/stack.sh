@@ -118,5 +118,5 @@ for name in "${VARIANTS[@]}"; do
         "$(ratio "$r" "$(mean "${RPS[bare]}")")" "$c" "$(range "${CPU[$name]}")" "$(ratio "$c" "$(mean "${CPU[bare]}")")"
 done
 echo
-echo "- stack: every layer on and the JSON access log at info; quiet: the same at --log-level warn; bare: plain axum, no layers"
+echo "- stack: every part of the platform stack on and the JSON access log at info; quiet: the same at --log-level warn; bare: plain axum, no middleware"
 if [ -n "${BEFORE_BIN:-}" ]; then echo "- before: $("$BEFORE_BIN" --version), run like stack"; fi
