@@ -70,7 +70,7 @@ pub fn mount(api: OpenApiRouter, build: BuildInfo) -> Routes {
         }
     };
     let router = router.merge(docs.with_state(DocsState { document, swagger: Arc::new(Config::default()) }));
-    Routes { router, templates: RouteTemplates::new(doc.paths.paths.keys()) }
+    Routes { router, templates: RouteTemplates::of_document(&doc) }
 }
 
 /// The OpenAPI 3.1 document of this server, generated from the code.

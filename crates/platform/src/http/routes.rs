@@ -54,6 +54,11 @@ impl RouteTemplates {
         }
     }
 
+    /// The paths of an OpenAPI document: the templates of every route it documents.
+    pub fn of_document(document: &utoipa::openapi::OpenApi) -> Self {
+        Self::new(document.paths.paths.keys())
+    }
+
     /// The template that routes `path`, if any.
     pub fn find(&self, path: &str) -> Option<&str> {
         if let Some(template) = self.statics.get(path) {
@@ -113,7 +118,7 @@ impl From<OpenApiRouter> for Routes {
     /// Templates from the document's paths: every route of an `OpenApiRouter` is in it.
     fn from(api: OpenApiRouter) -> Self {
         let (router, document) = api.split_for_parts();
-        Self { router, templates: RouteTemplates::new(document.paths.paths.keys()) }
+        Self { router, templates: RouteTemplates::of_document(&document) }
     }
 }
 
