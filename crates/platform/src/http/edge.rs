@@ -29,7 +29,7 @@ use std::{
 use axum::{
     Router,
     extract::Request,
-    http::{HeaderValue, header},
+    http::{HeaderMap, HeaderValue, header},
     response::Response,
     routing::future::RouteFuture,
     serve::IncomingStream,
@@ -42,7 +42,7 @@ use super::{
     compress,
     cors::{CorsAnswer, CorsHeaders, CorsPolicy},
     guard::{self, Guard, GuardFuture, GuardLimits},
-    observe::Observed,
+    observe::{Observed, REQUEST_ID},
     rate_limit::{LimitCheck, LimitHeaders, RateLimiter, Verdict},
     routes::RouteTemplates,
 };
@@ -84,11 +84,42 @@ impl Edge {
 type Handled = Either<GuardFuture<RouteFuture<Infallible>>, BoxFuture<'static, Result<Response, Infallible>>>;
 
 /// Calls the router under the guard, through compression when the request asks for it.
-fn handle(settings: &EdgeSettings, router: &mut Router, request: Request) -> Handled {
-    if settings.compress && compress::asks_for_encoding(request.headers().get(header::ACCEPT_ENCODING)) {
+fn handle(settings: &EdgeSettings, router: &mut Router, request: Request, compress: bool) -> Handled {
+    if compress {
         return Either::Right(compress::compressed(Guard::new(router.clone(), settings.guard), request));
     }
     Either::Left(guard::call(settings.guard, router, request))
+}
+
+/// The request headers the edge reads (the request id, `Origin`, `Accept-Encoding`), found in
+/// one pass over the request's headers. Looked up one at a time, each cost a hash of its name
+/// and a probe of the map, about 130 instructions apiece on `/health/live` (BENCHMARKS.md); the
+/// pass compares names, nearly all by their standard-header tag.
+#[derive(Default)]
+struct EdgeHeaders<'a> {
+    request_id: Option<&'a HeaderValue>,
+    origin: Option<&'a HeaderValue>,
+    accept_encoding: Option<&'a HeaderValue>,
+}
+
+impl<'a> EdgeHeaders<'a> {
+    fn of(headers: &'a HeaderMap) -> Self {
+        let mut found = Self::default();
+        for (name, value) in headers {
+            let slot = if name == header::ORIGIN {
+                &mut found.origin
+            } else if name == header::ACCEPT_ENCODING {
+                &mut found.accept_encoding
+            } else if name == REQUEST_ID {
+                &mut found.request_id
+            } else {
+                continue;
+            };
+            // The first value of a repeated header, as `HeaderMap::get` gives.
+            slot.get_or_insert(value);
+        }
+        found
+    }
 }
 
 impl Service<Request> for Edge {
@@ -102,15 +133,17 @@ impl Service<Request> for Edge {
 
     fn call(&mut self, mut request: Request) -> Self::Future {
         let settings = &self.settings;
-        let observed = Observed::start(&request, settings.metrics.as_ref(), self.peer);
+        let seen = EdgeHeaders::of(request.headers());
+        let observed = Observed::start(&request, seen.request_id, settings.metrics.as_ref(), self.peer);
         let request_id = observed.request_id().clone();
+        let compress = settings.compress && compress::asks_for_encoding(seen.accept_encoding);
+        let cors = settings.cors.as_ref().map(|policy| policy.answer(request.method(), seen.origin));
         let mut finish = Finish { settings: settings.clone(), observed, cors: None, limit: None };
         // CORS before the limit, so preflight requests count against no one.
-        if let Some(policy) = &settings.cors {
-            match policy.answer(&request) {
-                CorsAnswer::Preflight(response) => return EdgeFuture::answered(response, finish),
-                CorsAnswer::Headers(headers) => finish.cors = Some(headers),
-            }
+        match cors {
+            Some(CorsAnswer::Preflight(response)) => return EdgeFuture::answered(response, finish),
+            Some(CorsAnswer::Headers(headers)) => finish.cors = Some(headers),
+            None => {}
         }
         if let Some(limiter) = &settings.limiter {
             match limiter.check(&mut request, self.peer) {
@@ -122,7 +155,7 @@ impl Service<Request> for Edge {
                     let waiting = async move {
                         match verdict.await {
                             Verdict::Allowed(headers) => {
-                                let handled = handle(&settings, &mut router, request);
+                                let handled = handle(&settings, &mut router, request, compress);
                                 let Ok(mut response) = telemetry::in_request(request_id, handled).await;
                                 headers.add_to(&mut response);
                                 response
@@ -135,7 +168,7 @@ impl Service<Request> for Edge {
                 }
             }
         }
-        let handled = telemetry::in_request(request_id, handle(settings, &mut self.router, request));
+        let handled = telemetry::in_request(request_id, handle(settings, &mut self.router, request, compress));
         EdgeFuture { state: EdgeState::Handling { handled }, finish: Some(finish) }
     }
 }

@@ -8,7 +8,11 @@
 //!   into 413 once the cap is crossed. Empty bodies (most GETs) are passed through untouched.
 //! - Deadline: 504 when the handler is not done in time. CPU profiles run as long as they were
 //!   asked to (their handler bounds them), and gRPC calls are left to their own deadline, so a
-//!   gRPC client gets `DEADLINE_EXCEEDED` rather than a bare HTTP 504.
+//!   gRPC client gets `DEADLINE_EXCEEDED` rather than a bare HTTP 504. The timer is started
+//!   the first time the handler is not ready, so a handler that answers at once (`/health/live`)
+//!   never sets one: setting and dropping a timer cost about 180 instructions per request
+//!   (BENCHMARKS.md). What runs before that first pause is the handler's synchronous start, which
+//!   a timer could not interrupt anyway; it is not counted against the deadline.
 //! - Panics: a handler that panics answers 500, with the message kept out of the body.
 //! - Problem bodies: an error answer that arrives without a JSON body (405 from the router, for
 //!   one) gets a problem body for its status. Here, under compression, so that the body read
@@ -35,7 +39,7 @@ use futures_util::{
     future::{BoxFuture, CatchUnwind},
 };
 use http_body_util::{BodyExt as _, Limited};
-use tokio::time::Timeout;
+use tokio::time::Sleep;
 use tower::{Layer, Service};
 
 use super::problem::Problem;
@@ -76,7 +80,7 @@ where
     if unbounded {
         GuardFuture::Unbounded { handled }
     } else {
-        GuardFuture::Bounded { handled: tokio::time::timeout(timeout, handled), timeout }
+        GuardFuture::Bounded { handled, deadline: None, timeout }
     }
 }
 
@@ -119,7 +123,8 @@ pin_project_lite::pin_project! {
     pub(crate) enum GuardFuture<F> {
         Answered { response: Option<Response> },
         Unbounded { #[pin] handled: CatchUnwind<AssertUnwindSafe<F>> },
-        Bounded { #[pin] handled: Timeout<CatchUnwind<AssertUnwindSafe<F>>>, timeout: Duration },
+        /// `deadline` is set the first time the handler is not ready: see the module documentation.
+        Bounded { #[pin] handled: CatchUnwind<AssertUnwindSafe<F>>, #[pin] deadline: Option<Sleep>, timeout: Duration },
         /// Reading a bare error's body to put it in a problem (rare, so boxed).
         Rewriting { rewriting: BoxFuture<'static, Response> },
     }
@@ -139,10 +144,19 @@ where
                 Ok(Ok(response)) => response,
                 Err(panic) => panicked(panic),
             },
-            GuardProjection::Bounded { handled, timeout } => match ready!(handled.poll(cx)) {
-                Ok(Ok(Ok(response))) => response,
-                Ok(Err(panic)) => panicked(panic),
-                Err(_) => timed_out(*timeout),
+            GuardProjection::Bounded { handled, mut deadline, timeout } => match handled.poll(cx) {
+                Poll::Ready(Ok(Ok(response))) => response,
+                Poll::Ready(Err(panic)) => panicked(panic),
+                Poll::Pending => {
+                    if deadline.is_none() {
+                        deadline.set(Some(tokio::time::sleep(*timeout)));
+                    }
+                    match deadline.as_pin_mut() {
+                        Some(deadline) => ready!(deadline.poll(cx)),
+                        None => return Poll::Pending,
+                    }
+                    timed_out(*timeout)
+                }
             },
             GuardProjection::Rewriting { rewriting } => return rewriting.as_mut().poll(cx).map(Ok),
         };

@@ -2,13 +2,14 @@
 //! else generated; carried by every line logged inside the request through
 //! [`telemetry::in_request`]), one access-log line and the request metrics.
 
-use std::{net::IpAddr, sync::Arc};
+use std::{cell::RefCell, net::IpAddr, sync::Arc};
 
 use axum::{
     extract::Request,
     http::{HeaderName, HeaderValue, Method, Uri},
     response::Response,
 };
+use bytes::BytesMut;
 use tokio::time::Instant;
 
 use super::problem::InternalError;
@@ -34,15 +35,15 @@ pub(crate) struct Observed {
 }
 
 impl Observed {
-    /// Starts observing `request` from `client`: its id is the client's when sound, else new.
-    pub(crate) fn start(request: &Request, metrics: Option<&Arc<Metrics>>, client: Option<IpAddr>) -> Self {
+    /// Starts observing `request` from `client`: its id is `client_id` when sound, else new.
+    pub(crate) fn start(
+        request: &Request,
+        client_id: Option<&HeaderValue>,
+        metrics: Option<&Arc<Metrics>>,
+        client: Option<IpAddr>,
+    ) -> Self {
         let started = Instant::now();
-        let request_id = request
-            .headers()
-            .get(&REQUEST_ID)
-            .filter(|v| is_sound_id(v.as_bytes()))
-            .cloned()
-            .unwrap_or_else(new_request_id);
+        let request_id = client_id.filter(|v| is_sound_id(v.as_bytes())).cloned().unwrap_or_else(new_request_id);
         Self {
             started,
             method: request.method().clone(),
@@ -88,8 +89,50 @@ fn is_sound_id(id: &[u8]) -> bool {
     (1..=128).contains(&id.len()) && id.iter().all(|b| b.is_ascii_graphic())
 }
 
+/// A new request id: a random (version 4) UUID.
+///
+/// Request ids must be unique, not secret, so the bits come from the thread's fast generator
+/// rather than a cryptographic one, and the text is cut from a per-thread arena shared by many
+/// ids: an id then costs no allocation, and its clones (the request's log scope, blocking work)
+/// only count references. With a fresh `HeaderValue` per id, the id and its first clone each
+/// cost an allocation; together with the cryptographic generator that was about 500
+/// instructions per request on `/health/live` (BENCHMARKS.md).
 fn new_request_id() -> HeaderValue {
-    let id = uuid::Uuid::new_v4();
-    let mut buffer = uuid::Uuid::encode_buffer();
-    HeaderValue::from_str(id.hyphenated().encode_lower(&mut buffer)).unwrap_or_else(|_| HeaderValue::from_static("-"))
+    const ID_LEN: usize = 36;
+    let id = uuid::Builder::from_random_bytes(fastrand::u128(..).to_ne_bytes()).into_uuid();
+    let mut text = [0; ID_LEN];
+    id.hyphenated().encode_lower(&mut text);
+    ID_ARENA.with_borrow_mut(|arena| {
+        if arena.capacity() - arena.len() < ID_LEN {
+            // A new chunk: the old one is freed once the last id cut from it is dropped.
+            *arena = BytesMut::with_capacity(ID_LEN * IDS_PER_CHUNK);
+        }
+        arena.extend_from_slice(&text);
+        HeaderValue::from_maybe_shared(arena.split().freeze()).unwrap_or_else(|_| HeaderValue::from_static("-"))
+    })
+}
+
+/// How many ids one arena chunk holds.
+const IDS_PER_CHUNK: usize = 128;
+
+thread_local! {
+    /// Where this thread cuts its request ids from (see [`new_request_id`]).
+    static ID_ARENA: RefCell<BytesMut> = RefCell::new(BytesMut::new());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn new_ids_are_version_4_uuids_and_differ() {
+        let ids: Vec<HeaderValue> = (0..3 * IDS_PER_CHUNK).map(|_| new_request_id()).collect();
+        for id in &ids {
+            let parsed = uuid::Uuid::parse_str(id.to_str().unwrap()).unwrap();
+            assert_eq!(parsed.get_version(), Some(uuid::Version::Random), "{id:?}");
+            assert_eq!(id.len(), 36, "{id:?}");
+        }
+        let distinct: std::collections::HashSet<&[u8]> = ids.iter().map(HeaderValue::as_bytes).collect();
+        assert_eq!(distinct.len(), ids.len());
+    }
 }
