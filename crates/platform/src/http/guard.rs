@@ -52,6 +52,7 @@ pub(crate) struct GuardLimits {
 }
 
 /// Calls `inner` with `request` under the guard (see the module documentation).
+#[inline(always)]
 pub(crate) fn call<S>(limits: GuardLimits, inner: &mut S, request: Request) -> GuardFuture<S::Future>
 where
     S: Service<Request, Response = Response, Error = Infallible>,

@@ -36,6 +36,7 @@ pub(crate) struct Observed {
 
 impl Observed {
     /// Starts observing `request` from `client`: its id is `client_id` when sound, else new.
+    #[inline(always)]
     pub(crate) fn start(
         request: &Request,
         client_id: Option<&HeaderValue>,
@@ -63,10 +64,11 @@ impl Observed {
     }
 
     /// Records the answer under `route` (its template) in the metrics and the access log, and
-    /// gives it the request id.
-    pub(crate) fn finish(self, route: Option<&str>, response: &mut Response) {
+    /// gives it the request id. Called once: the id moves to the response, and the request stops
+    /// counting as in flight.
+    pub(crate) fn finish(&mut self, route: Option<&str>, response: &mut Response) {
         let elapsed = self.started.elapsed();
-        if let Some(in_flight) = &self.in_flight {
+        if let Some(in_flight) = self.in_flight.take() {
             in_flight.metrics().record_request(&self.method, route, response.status(), elapsed);
         }
         telemetry::log_access(&AccessRecord {
@@ -81,7 +83,8 @@ impl Observed {
             client: self.client,
             error: response.extensions().get::<InternalError>().map(|InternalError(cause)| &**cause),
         });
-        response.headers_mut().insert(REQUEST_ID.clone(), self.request_id);
+        let request_id = std::mem::replace(&mut self.request_id, HeaderValue::from_static(""));
+        response.headers_mut().insert(REQUEST_ID.clone(), request_id);
     }
 }
 

@@ -201,21 +201,28 @@ impl<W: fmt::Write + ?Sized> fmt::Write for Escaping<'_, W> {
 
 /// True when `text` holds a byte a JSON string must escape: `"`, `\\` or a control character.
 ///
-/// Eight bytes at a time (the classic "has a zero byte" test on a `u64`): every access line
-/// checks a request id and a path, and a byte-at-a-time loop was a fifth of the line's cost.
+/// Eight bytes at a time (the classic "has a zero byte" test on a `u64`), the three tests of a
+/// word merged without branches, and the last bytes padded to a word: every access line checks
+/// a request id and a path, and a byte-at-a-time loop was a fifth of the line's cost.
 fn needs_escaping(text: &[u8]) -> bool {
     const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
     const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
-    // A byte of `x` is below `n` (n <= 0x80): exact as to whether one is, not which.
-    let has_below = |x: u64, n: u8| x.wrapping_sub(ONES * u64::from(n)) & !x & HIGHS != 0;
-    let has_byte = |x: u64, byte: u8| has_below(x ^ (ONES * u64::from(byte)), 1);
+    // The high bit of a byte of the result is set if that byte of `x` is below `n` (n <= 0x80);
+    // exact as to whether any byte is, not which.
+    let below = |x: u64, n: u8| x.wrapping_sub(ONES * u64::from(n)) & !x;
+    let bad_in =
+        |x: u64| below(x, 0x20) | below(x ^ (ONES * u64::from(b'"')), 1) | below(x ^ (ONES * u64::from(b'\\')), 1);
     let mut chunks = text.chunks_exact(8);
-    let bad_chunk = chunks.by_ref().any(|chunk| {
-        // Always eight bytes; were it not, a quote says "escape", the safe answer.
-        let x = u64::from_ne_bytes(chunk.try_into().unwrap_or([b'"'; 8]));
-        has_below(x, 0x20) || has_byte(x, b'"') || has_byte(x, b'\\')
-    });
-    bad_chunk || chunks.remainder().iter().any(|&byte| byte < 0x20 || byte == b'"' || byte == b'\\')
+    // Always eight bytes; were it not, a quote says "escape", the safe answer.
+    let mut bad =
+        chunks.by_ref().fold(0, |bad, chunk| bad | bad_in(u64::from_ne_bytes(chunk.try_into().unwrap_or([b'"'; 8]))));
+    let rest = chunks.remainder();
+    if !rest.is_empty() {
+        let mut last = [b' '; 8];
+        last[..rest.len()].copy_from_slice(rest);
+        bad |= bad_in(u64::from_ne_bytes(last));
+    }
+    bad & HIGHS != 0
 }
 
 thread_local! {
