@@ -71,6 +71,7 @@ impl CorsPolicy {
 
     /// The preflight answer for an `OPTIONS` request, else the headers for the route's answer.
     /// `origin` is the request's `Origin` header.
+    /// Always inlined: see `edge::handle`.
     #[inline(always)]
     pub(crate) fn answer(&self, method: &Method, origin: Option<&HeaderValue>) -> CorsAnswer {
         let from_browser = origin.is_some();

@@ -52,6 +52,7 @@ pub(crate) struct GuardLimits {
 }
 
 /// Calls `inner` with `request` under the guard (see the module documentation).
+/// Always inlined: see `edge::handle`.
 #[inline(always)]
 pub(crate) fn call<S>(limits: GuardLimits, inner: &mut S, request: Request) -> GuardFuture<S::Future>
 where

@@ -36,6 +36,7 @@ pub(crate) struct Observed {
 
 impl Observed {
     /// Starts observing `request` from `client`: its id is `client_id` when sound, else new.
+    /// Always inlined: see `edge::handle`.
     #[inline(always)]
     pub(crate) fn start(
         request: &Request,
