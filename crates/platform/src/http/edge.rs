@@ -35,7 +35,7 @@ use axum::{
     serve::IncomingStream,
 };
 use futures_util::future::{BoxFuture, Either};
-use tokio::{net::TcpListener, task::futures::TaskLocalFuture};
+use tokio::{net::TcpListener, task::futures::TaskLocalFuture, time::Instant};
 use tower::Service;
 
 use super::{
@@ -89,11 +89,11 @@ type Handled = Either<GuardFuture<RouteFuture<Infallible>>, BoxFuture<'static, R
 /// into [`Edge::call`]: as calls, each moved the request or its future once more (about 130
 /// instructions per request on `/health/live`, BENCHMARKS.md).
 #[inline(always)]
-fn handle(settings: &EdgeSettings, router: &mut Router, request: Request, compress: bool) -> Handled {
+fn handle(settings: &EdgeSettings, router: &mut Router, request: Request, arrived: Instant, compress: bool) -> Handled {
     if compress {
-        return Either::Right(compress::compressed(Guard::new(router.clone(), settings.guard), request));
+        return Either::Right(compress::compressed(Guard::new(router.clone(), settings.guard, arrived), request));
     }
-    Either::Left(guard::call(settings.guard, router, request))
+    Either::Left(guard::call(settings.guard, arrived, router, request))
 }
 
 /// The request headers the edge reads (the request id, `Origin`, `Accept-Encoding`), found in
@@ -140,7 +140,7 @@ impl Service<Request> for Edge {
         let settings = &self.settings;
         let seen = EdgeHeaders::of(request.headers());
         let observed = Observed::start(&request, seen.request_id, settings.metrics.as_ref(), self.peer);
-        let request_id = observed.request_id().clone();
+        let (request_id, arrived) = (observed.request_id().clone(), observed.arrived());
         let compress = settings.compress && compress::asks_for_encoding(seen.accept_encoding);
         let cors = settings.cors.as_ref().map(|policy| policy.answer(request.method(), seen.origin));
         let mut finish = Finish { settings: settings.clone(), observed, cors: None, limit: None };
@@ -160,7 +160,7 @@ impl Service<Request> for Edge {
                     let waiting = async move {
                         match verdict.await {
                             Verdict::Allowed(headers) => {
-                                let handled = handle(&settings, &mut router, request, compress);
+                                let handled = handle(&settings, &mut router, request, arrived, compress);
                                 let Ok(mut response) = telemetry::in_request(request_id, handled).await;
                                 headers.add_to(&mut response);
                                 response
@@ -173,7 +173,7 @@ impl Service<Request> for Edge {
                 }
             }
         }
-        let handled = telemetry::in_request(request_id, handle(settings, &mut self.router, request, compress));
+        let handled = telemetry::in_request(request_id, handle(settings, &mut self.router, request, arrived, compress));
         EdgeFuture { state: EdgeState::Handling { handled }, finish: Some(finish) }
     }
 }

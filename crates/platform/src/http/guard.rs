@@ -8,11 +8,10 @@
 //!   into 413 once the cap is crossed. Empty bodies (most GETs) are passed through untouched.
 //! - Deadline: 504 when the handler is not done in time. CPU profiles run as long as they were
 //!   asked to (their handler bounds them), and gRPC calls are left to their own deadline, so a
-//!   gRPC client gets `DEADLINE_EXCEEDED` rather than a bare HTTP 504. The timer is started
-//!   the first time the handler is not ready, so a handler that answers at once (`/health/live`)
-//!   never sets one: setting and dropping a timer cost about 180 instructions per request
-//!   (BENCHMARKS.md). What runs before that first pause is the handler's synchronous start, which
-//!   a timer could not interrupt anyway; it is not counted against the deadline.
+//!   gRPC client gets `DEADLINE_EXCEEDED` rather than a bare HTTP 504. The deadline counts from
+//!   the request's arrival, but its timer is set only the first time the handler is not ready,
+//!   so a handler that answers at once (`/health/live`) never sets one: setting and dropping a
+//!   timer cost about 180 instructions per request (BENCHMARKS.md).
 //! - Panics: a handler that panics answers 500, with the message kept out of the body.
 //! - Problem bodies: an error answer that arrives without a JSON body (405 from the router, for
 //!   one) gets a problem body for its status. Here, under compression, so that the body read
@@ -39,7 +38,7 @@ use futures_util::{
     future::{BoxFuture, CatchUnwind},
 };
 use http_body_util::{BodyExt as _, Limited};
-use tokio::time::Sleep;
+use tokio::time::{Instant, Sleep};
 use tower::{Layer, Service};
 
 use super::problem::Problem;
@@ -51,10 +50,11 @@ pub(crate) struct GuardLimits {
     pub(crate) max_body_bytes: usize,
 }
 
-/// Calls `inner` with `request` under the guard (see the module documentation).
+/// Calls `inner` with `request`, which arrived at `arrived`, under the guard (see the module
+/// documentation).
 /// Always inlined: see `edge::handle`.
 #[inline(always)]
-pub(crate) fn call<S>(limits: GuardLimits, inner: &mut S, request: Request) -> GuardFuture<S::Future>
+pub(crate) fn call<S>(limits: GuardLimits, arrived: Instant, inner: &mut S, request: Request) -> GuardFuture<S::Future>
 where
     S: Service<Request, Response = Response, Error = Infallible>,
 {
@@ -82,7 +82,7 @@ where
     if unbounded {
         GuardFuture::Unbounded { handled }
     } else {
-        GuardFuture::Bounded { handled, deadline: None, timeout }
+        GuardFuture::Bounded { handled, timer: None, deadline: arrived + timeout, timeout }
     }
 }
 
@@ -91,11 +91,13 @@ where
 pub(crate) struct Guard<S> {
     inner: S,
     limits: GuardLimits,
+    arrived: Instant,
 }
 
 impl<S> Guard<S> {
-    pub(crate) fn new(inner: S, limits: GuardLimits) -> Self {
-        Self { inner, limits }
+    /// The guard for one request, which arrived at `arrived`.
+    pub(crate) fn new(inner: S, limits: GuardLimits, arrived: Instant) -> Self {
+        Self { inner, limits, arrived }
     }
 }
 
@@ -112,7 +114,7 @@ where
     }
 
     fn call(&mut self, request: Request) -> Self::Future {
-        call(self.limits, &mut self.inner, request)
+        call(self.limits, self.arrived, &mut self.inner, request)
     }
 }
 
@@ -125,8 +127,13 @@ pin_project_lite::pin_project! {
     pub(crate) enum GuardFuture<F> {
         Answered { response: Option<Response> },
         Unbounded { #[pin] handled: CatchUnwind<AssertUnwindSafe<F>> },
-        /// `deadline` is set the first time the handler is not ready: see the module documentation.
-        Bounded { #[pin] handled: CatchUnwind<AssertUnwindSafe<F>>, #[pin] deadline: Option<Sleep>, timeout: Duration },
+        /// `timer` is set the first time the handler is not ready: see the module documentation.
+        Bounded {
+            #[pin] handled: CatchUnwind<AssertUnwindSafe<F>>,
+            #[pin] timer: Option<Sleep>,
+            deadline: Instant,
+            timeout: Duration,
+        },
         /// Reading a bare error's body to put it in a problem (rare, so boxed).
         Rewriting { rewriting: BoxFuture<'static, Response> },
     }
@@ -146,15 +153,15 @@ where
                 Ok(Ok(response)) => response,
                 Err(panic) => panicked(panic),
             },
-            GuardProjection::Bounded { handled, mut deadline, timeout } => match handled.poll(cx) {
+            GuardProjection::Bounded { handled, mut timer, deadline, timeout } => match handled.poll(cx) {
                 Poll::Ready(Ok(Ok(response))) => response,
                 Poll::Ready(Err(panic)) => panicked(panic),
                 Poll::Pending => {
-                    if deadline.is_none() {
-                        deadline.set(Some(tokio::time::sleep(*timeout)));
+                    if timer.is_none() {
+                        timer.set(Some(tokio::time::sleep_until(*deadline)));
                     }
-                    match deadline.as_pin_mut() {
-                        Some(deadline) => ready!(deadline.poll(cx)),
+                    match timer.as_pin_mut() {
+                        Some(timer) => ready!(timer.poll(cx)),
                         None => return Poll::Pending,
                     }
                     timed_out(*timeout)

@@ -121,6 +121,15 @@ mod tests {
                     "late"
                 }),
             ),
+            (
+                // Busy before its first pause for most of the 100 ms deadline, then waits.
+                "/busy-then-slow",
+                get(|| async {
+                    std::thread::sleep(Duration::from_millis(80));
+                    tokio::time::sleep(Duration::from_millis(60)).await;
+                    "late"
+                }),
+            ),
             ("/echo", post(|body: Bytes| async move { body })),
             ("/big", get(|| async { "many words ".repeat(200) })),
         ])
@@ -177,6 +186,12 @@ mod tests {
         let unknown = call("GET", "/nope", None).await;
         assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
         assert_eq!(json(unknown).await["title"], "Not Found");
+    }
+
+    #[tokio::test]
+    async fn the_deadline_counts_from_the_request_s_arrival() {
+        // 80 ms busy and 60 ms waiting: over the 100 ms deadline, though the wait alone is not.
+        assert_eq!(call("GET", "/busy-then-slow", None).await.status(), StatusCode::GATEWAY_TIMEOUT);
     }
 
     #[tokio::test]

@@ -9,7 +9,7 @@ use axum::{
     http::{HeaderName, HeaderValue, Method, Uri},
     response::Response,
 };
-use bytes::BytesMut;
+use bytes::Bytes;
 use tokio::time::Instant;
 
 use super::problem::InternalError;
@@ -56,6 +56,11 @@ impl Observed {
         }
     }
 
+    /// When the request arrived.
+    pub(crate) fn arrived(&self) -> Instant {
+        self.started
+    }
+
     pub(crate) fn request_id(&self) -> &HeaderValue {
         &self.request_id
     }
@@ -96,32 +101,36 @@ fn is_sound_id(id: &[u8]) -> bool {
 /// A new request id: a random (version 4) UUID.
 ///
 /// Request ids must be unique, not secret, so the bits come from the thread's fast generator
-/// rather than a cryptographic one, and the text is cut from a per-thread arena shared by many
-/// ids: an id then costs no allocation, and its clones (the request's log scope, blocking work)
-/// only count references. With a fresh `HeaderValue` per id, the id and its first clone each
-/// cost an allocation; together with the cryptographic generator that was about 500
-/// instructions per request on `/health/live` (BENCHMARKS.md).
+/// rather than a cryptographic one. They are made [`IDS_PER_BATCH`] at a time into one buffer
+/// that each id then shares: an id costs no allocation, and its clones (the request's log scope,
+/// blocking work) only count references. With a fresh `HeaderValue` per id, the id and its
+/// first clone each cost an allocation; together with the cryptographic generator that was
+/// about 500 instructions per request on `/health/live` (BENCHMARKS.md).
 fn new_request_id() -> HeaderValue {
-    const ID_LEN: usize = 36;
-    let id = uuid::Builder::from_random_bytes(fastrand::u128(..).to_ne_bytes()).into_uuid();
-    let mut text = [0; ID_LEN];
-    id.hyphenated().encode_lower(&mut text);
-    ID_ARENA.with_borrow_mut(|arena| {
-        if arena.capacity() - arena.len() < ID_LEN {
-            // A new chunk: the old one is freed once the last id cut from it is dropped.
-            *arena = BytesMut::with_capacity(ID_LEN * IDS_PER_CHUNK);
+    IDS.with_borrow_mut(|(batch, left)| {
+        if *left == 0 {
+            let mut text = Vec::with_capacity(ID_LEN * IDS_PER_BATCH);
+            for _ in 0..IDS_PER_BATCH {
+                let id = uuid::Builder::from_random_bytes(fastrand::u128(..).to_ne_bytes()).into_uuid();
+                text.extend_from_slice(id.hyphenated().encode_lower(&mut [0; ID_LEN]).as_bytes());
+            }
+            *batch = Bytes::from(text);
+            *left = IDS_PER_BATCH;
         }
-        arena.extend_from_slice(&text);
-        HeaderValue::from_maybe_shared(arena.split().freeze()).unwrap_or_else(|_| HeaderValue::from_static("-"))
+        *left -= 1;
+        let at = *left * ID_LEN;
+        HeaderValue::from_maybe_shared(batch.slice(at..at + ID_LEN)).unwrap_or_else(|_| HeaderValue::from_static("-"))
     })
 }
 
-/// How many ids one arena chunk holds.
-const IDS_PER_CHUNK: usize = 128;
+/// The length of a UUID's text.
+const ID_LEN: usize = 36;
+/// How many ids are made at a time.
+const IDS_PER_BATCH: usize = 128;
 
 thread_local! {
-    /// Where this thread cuts its request ids from (see [`new_request_id`]).
-    static ID_ARENA: RefCell<BytesMut> = RefCell::new(BytesMut::new());
+    /// This thread's batch of request ids, and how many of them are not handed out yet.
+    static IDS: RefCell<(Bytes, usize)> = const { RefCell::new((Bytes::new(), 0)) };
 }
 
 #[cfg(test)]
@@ -130,7 +139,7 @@ mod tests {
 
     #[test]
     fn new_ids_are_version_4_uuids_and_differ() {
-        let ids: Vec<HeaderValue> = (0..3 * IDS_PER_CHUNK).map(|_| new_request_id()).collect();
+        let ids: Vec<HeaderValue> = (0..3 * IDS_PER_BATCH).map(|_| new_request_id()).collect();
         for id in &ids {
             let parsed = uuid::Uuid::parse_str(id.to_str().unwrap()).unwrap();
             assert_eq!(parsed.get_version(), Some(uuid::Version::Random), "{id:?}");
