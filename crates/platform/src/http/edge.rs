@@ -269,3 +269,27 @@ impl Service<IncomingStream<'_, TcpListener>> for MakeEdge {
         ready(Ok(edge))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_headers_pass_finds_what_map_lookups_would() {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::HOST, HeaderValue::from_static("example"));
+        headers.append(REQUEST_ID.clone(), HeaderValue::from_static("first"));
+        headers.append(REQUEST_ID.clone(), HeaderValue::from_static("second"));
+        headers.insert(header::ACCEPT_ENCODING, HeaderValue::from_static("gzip"));
+        headers.insert(header::ORIGIN, HeaderValue::from_static("https://app.example"));
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        let seen = EdgeHeaders::of(&headers);
+        assert_eq!(seen.request_id, headers.get(&REQUEST_ID));
+        assert_eq!(seen.request_id.map(HeaderValue::as_bytes), Some(&b"first"[..]));
+        assert_eq!(seen.origin, headers.get(header::ORIGIN));
+        assert_eq!(seen.accept_encoding, headers.get(header::ACCEPT_ENCODING));
+        let empty = HeaderMap::new();
+        let none = EdgeHeaders::of(&empty);
+        assert!(none.request_id.is_none() && none.origin.is_none() && none.accept_encoding.is_none());
+    }
+}
