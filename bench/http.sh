@@ -4,15 +4,17 @@
 # Starts one release server on a loopback port over a fresh SQLite file, measures the time
 # to ready and the resident memory, then runs wrk against three routes in one run:
 #   GET /health/live, GET /api/v1/patients/1 (bearer token), POST /api/v1/patients (JSON),
-# and against the reference, GET /health/live on plain axum (no middleware, no logs: "the
-# same route with the stack off", issue 3). The four are run in ROUNDS interleaved rounds, so
-# that a shared machine's load changes touch them all alike; the table gives each one's mean.
+# against GET /health/live on a second ferrum with every part of the stack on (CORS and the
+# in-process rate limit added), and against the reference, GET /health/live on plain axum (no
+# middleware, no logs: "the same route with the stack off", issue 3). The five are run in
+# ROUNDS interleaved rounds, so that a shared machine's load changes touch them all alike; the
+# table gives each one's mean.
 # Prints a markdown table: req/s, ratio to /health/live, p50, p99 (last round) and non-2xx
 # counts (all rounds).
 #
-# The server runs as configured by default: request ids, the JSON access log at info, metrics
-# and compression negotiation; CORS and the rate limit are off unless configured, and
-# bench/stack.sh measures /health/live with them on as well.
+# The first server runs as configured by default: request ids, the JSON access log at info,
+# metrics and compression negotiation; CORS and the rate limit are off unless configured, so
+# the second server has them on. bench/stack.sh measures the stack's parts one by one.
 #
 # Requirements: curl, and wrk. When wrk is missing the script installs it with
 #   apt-get update -qq && apt-get install -y -qq wrk
@@ -110,37 +112,54 @@ run() {
     printf -v "ERRS_$name" '%s' "${errs:-none}"
 }
 
+# beside NAME COMMAND...: starts a server beside the first on the next free port (the command's
+# PORT is replaced by it), sets NAME_PORT and NAME_PID, and waits until it answers
+# /health/live (5 s at most).
+beside() {
+    local name=$1 port=$((${LAST_PORT:-$PORT} + 1))
+    shift
+    while ferrum_port_in_use "$port"; do port=$((port + 1)); done
+    LAST_PORT=$port
+    "${@//PORT/$port}" >"$TMP/$name.log" 2>&1 &
+    FERRUM_PIDS+=("$!")
+    printf -v "${name}_PORT" '%s' "$port"
+    printf -v "${name}_PID" '%s' "$!"
+    for _ in $(seq 1 500); do
+        curl -fsS -o /dev/null "http://127.0.0.1:$port/health/live" 2>/dev/null && return
+        sleep 0.01
+    done
+    die "the $name server did not answer on port $port"
+}
 # The reference: the same route on plain axum (no middleware, no logs).
-BARE_PORT=$((PORT + 1))
-while ferrum_port_in_use "$BARE_PORT"; do BARE_PORT=$((BARE_PORT + 1)); done
-"$BARE" "127.0.0.1:$BARE_PORT" >/dev/null 2>&1 &
-BARE_PID=$!
-FERRUM_PIDS+=("$BARE_PID")
-for _ in $(seq 1 200); do
-    curl -fsS -o /dev/null "http://127.0.0.1:$BARE_PORT/health/live" 2>/dev/null && break
-    sleep 0.01
-done
+beside BARE "$BARE" 127.0.0.1:PORT
+# The whole stack: a second ferrum with every part on, CORS's allowlist and the in-process rate
+# limit added to the defaults (a limit no run reaches; /health/live is exempt from it, as probes
+# are, so it costs its exemption check), the route issue 3's goal is measured on.
+beside FULL "$BIN" --listen 127.0.0.1:PORT --database-url "sqlite://$TMP/full.db" --log-format json \
+    --cors https://app.example --limit 1000000000-S
 
 # round NAME ARGS...: one more round of NAME; adds its req/s to SUM_NAME and its non-2xx count
 # to BAD_NAME, keeps the round's latencies and socket errors.
-declare -A SUM BAD
+declare -A SUM BAD ROUND_RPS
 round() {
     local name=$1
     shift
     run "$name" "$@"
     local rps="RPS_$name" non2xx="NON2XX_$name"
     SUM[$name]=$((${SUM[$name]:-0} + ${!rps}))
+    ROUND_RPS[$name]="${ROUND_RPS[$name]:-} ${!rps}"
     BAD[$name]=$((${BAD[$name]:-0} + ${!non2xx}))
 }
 for r in $(seq 1 "$ROUNDS"); do
     log "round $r of $ROUNDS"
     round bare "http://127.0.0.1:$BARE_PORT/health/live"
     round live "$BASE/health/live"
+    round full "http://127.0.0.1:$FULL_PORT/health/live"
     round get -H "Authorization: Bearer $TOKEN" "$BASE/api/v1/patients/$PATIENT_ID"
     round post -s "$TMP/post.lua" "$BASE/api/v1/patients"
 done
-kill "$BARE_PID" 2>/dev/null || true
-for name in bare live get post; do
+kill "$BARE_PID" "$FULL_PID" 2>/dev/null || true
+for name in bare live full get post; do
     printf -v "RPS_$name" '%s' $((SUM[$name] / ROUNDS))
     printf -v "NON2XX_$name" '%s' "${BAD[$name]}"
 done
@@ -151,6 +170,17 @@ STILL_UP="GET /api/v1/patients?limit=1 answered $status"
 
 # --- report -------------------------------------------------------------------------------
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2fx", a / b; else print "n/a" }'; }
+# round_ratios A B: each round's req/s of A over B's of the same round (seconds apart, so a
+# change of the machine's load between rounds touches both), then their median and range: a
+# steadier figure than the ratio of the means on a shared machine.
+round_ratios() {
+    paste <(tr ' ' '\n' <<<"${ROUND_RPS[$1]}" | sed '/^$/d') <(tr ' ' '\n' <<<"${ROUND_RPS[$2]}" | sed '/^$/d') |
+        awk '{ print $1 / $2 }' | sort -n |
+        awk '{ r[NR] = $1 } END {
+            m = NR % 2 ? r[(NR + 1) / 2] : (r[NR / 2] + r[NR / 2 + 1]) / 2
+            printf "%.2fx (rounds %.2fx-%.2fx)", m, r[1], r[NR]
+        }'
+}
 CPU=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 CPU=${CPU:-unknown}
 
@@ -158,10 +188,10 @@ cat <<EOF
 
 ## HTTP benchmark
 
-- Command: \`$COMMAND\` (wrk -t$THREADS -c$CONNS -d$DURATION --latency per route and round, $ROUNDS interleaved rounds, one server, loopback)
+- Command: \`$COMMAND\` (wrk -t$THREADS -c$CONNS -d$DURATION --latency per route and round, $ROUNDS interleaved rounds, loopback)
 - Machine: $(nproc) cores, $(uname -m), ${CPU}; wrk runs on the same cores as the server
 - Date: $(date -u '+%Y-%m-%d %H:%M UTC')
-- Server: release build, SQLite file in a fresh temp dir, default configuration (access log at info, JSON, to a file; metrics and compression on; no CORS, no rate limit)
+- Server: release build, SQLite file in a fresh temp dir, default configuration (access log at info, JSON, to a file; metrics and compression on; no CORS, no rate limit); the every-part-on row: a second server, the same plus a CORS allowlist and the in-process rate limit
 - req/s: mean of the rounds; p50 and p99: last round; non-2xx: all rounds
 
 | Route | req/s | vs /health/live | p50 | p99 | non-2xx |
@@ -169,13 +199,15 @@ cat <<EOF
 | GET /health/live | $RPS_live | 1.00x | $P50_live ms | $P99_live ms | $NON2XX_live |
 | GET /api/v1/patients/$PATIENT_ID (bearer) | $RPS_get | $(ratio "$RPS_get" "$RPS_live") | $P50_get ms | $P99_get ms | $NON2XX_get |
 | POST /api/v1/patients (JSON, SQLite) | $RPS_post | $(ratio "$RPS_post" "$RPS_live") | $P50_post ms | $P99_post ms | $NON2XX_post |
+| GET /health/live, every part on (CORS allowlist, in-process rate limit; second server) | $RPS_full | $(ratio "$RPS_full" "$RPS_live") | $P50_full ms | $P99_full ms | $NON2XX_full |
 | reference: GET /health/live on plain axum | $RPS_bare | $(ratio "$RPS_bare" "$RPS_live") | $P50_bare ms | $P99_bare ms | $NON2XX_bare |
 
-- Ferrum's /health/live (default platform stack and access log) runs at $(ratio "$RPS_live" "$RPS_bare") of plain axum on the same route
+- Ferrum's /health/live runs at $(ratio "$RPS_live" "$RPS_bare") of plain axum on the same route with the default stack (request id, access log, metrics, compression negotiation), and at $(ratio "$RPS_full" "$RPS_bare") with every part on (CORS and the in-process rate limit as well); issue 3's goal is 0.85x or better
+- The same, round by round (median of the rounds' ratios, and their range): default stack $(round_ratios live bare), every part on $(round_ratios full bare)
 
 - Ready in: $READY_MS ms (process start to first 200 from /health/ready, polled every 5 ms)
 - RSS idle: $RSS_IDLE MB; RSS after the run: $RSS_AFTER MB (VmRSS, MB = 1024 KiB)
-- Socket errors: live: $ERRS_live; get: $ERRS_get; post: $ERRS_post
+- Socket errors: live: $ERRS_live; every part on: $ERRS_full; get: $ERRS_get; post: $ERRS_post
 - After the run: $STILL_UP
 EOF
 
