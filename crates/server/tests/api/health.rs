@@ -86,4 +86,50 @@ async fn connects_to_postgres_by_host_settings() {
     server.stop().await.unwrap();
 }
 
+/// PostgreSQL over TLS, as managed databases require: with `sslmode=require` every connection
+/// the server opens is encrypted, and with `verify-ca` the server's certificate is checked
+/// against `sslrootcert` (here the test server's own, self-signed one). Without TLS support
+/// neither server would get ready.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connects_to_postgres_over_tls() {
+    if !ferrum_testkit::postgres_enabled() {
+        return;
+    }
+    let db = TestDb::new(Backend::Postgres, &[]).await;
+    let ferrum_platform::Db::Postgres(pool) = &db.db else { unreachable!("a PostgreSQL test database") };
+    let ssl: String = sqlx::query_scalar("SHOW ssl").fetch_one(pool).await.unwrap();
+    assert_eq!(ssl, "on", "the PostgreSQL under test must accept TLS connections");
+    let certificate: String = sqlx::query_scalar("SHOW ssl_cert_file").fetch_one(pool).await.unwrap();
+
+    for (name, mode) in [
+        ("tls-require", "sslmode=require".to_owned()),
+        ("tls-verify-ca", format!("sslmode=verify-ca&sslrootcert={certificate}")),
+    ] {
+        let mut url = db.url.clone();
+        url.set_query(Some(&format!("{mode}&application_name={name}")));
+        let server = Server::start(&url, &[]);
+        server.wait_ready(Duration::from_secs(10)).await;
+        let health: Value = server.client.get(server.url("/health")).send().await.unwrap().json().await.unwrap();
+        assert_eq!(health["checks"]["database"], "up", "{mode}");
+        let (encrypted, plain): (i64, i64) = sqlx::query_as(
+            "SELECT count(*) FILTER (WHERE s.ssl), count(*) FILTER (WHERE NOT s.ssl) \
+             FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid) WHERE a.application_name = $1",
+        )
+        .bind(name)
+        .fetch_one(pool)
+        .await
+        .unwrap();
+        assert!(encrypted >= 1 && plain == 0, "{mode}: {encrypted} encrypted, {plain} plain connections");
+        server.stop().await.unwrap();
+    }
+
+    // A certificate no root vouches for is refused: the server does not get ready.
+    let mut url = db.url.clone();
+    url.set_query(Some("sslmode=verify-full"));
+    let server = Server::start(&url, &[]);
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(server.status("/health/ready").await, 503, "verify-full trusted a self-signed certificate");
+    server.stop().await.unwrap();
+}
+
 both_backends!(serves_health_and_the_enabled_modules, production_hides_the_token_route, modules_can_be_switched_off);
