@@ -40,14 +40,16 @@ pub enum Location {
 }
 
 impl Location {
-    /// Reads `sqlite://PATH`, `sqlite:///ABSOLUTE`, `sqlite:PATH` or `sqlite::memory:`.
+    /// Reads `sqlite://PATH`, `sqlite:///ABSOLUTE`, `sqlite:PATH` or `sqlite::memory:`. The
+    /// path is percent-decoded: a URL holds `/srv/my data/x.db` as `/srv/my%20data/x.db`.
     pub fn from_url(url: &Url) -> Self {
         let path = if url.cannot_be_a_base() {
             url.path().to_owned()
         } else {
             format!("{}{}", url.host_str().unwrap_or(""), url.path())
         };
-        if path == ":memory:" || path.is_empty() { Location::Memory } else { Location::File(PathBuf::from(path)) }
+        let path = percent_encoding::percent_decode_str(&path).decode_utf8_lossy();
+        if path == ":memory:" || path.is_empty() { Location::Memory } else { Location::File(PathBuf::from(&*path)) }
     }
 }
 
@@ -321,6 +323,10 @@ mod tests {
         assert_eq!(loc("sqlite:///var/lib/ferrum/x.db"), Location::File("/var/lib/ferrum/x.db".into()));
         assert_eq!(loc("sqlite:data/x.db"), Location::File("data/x.db".into()));
         assert_eq!(loc("sqlite::memory:"), Location::Memory);
+        // Text a URL cannot hold as it is arrives percent-encoded and is decoded back.
+        assert_eq!(loc("sqlite:///srv/my data/x.db"), Location::File("/srv/my data/x.db".into()));
+        assert_eq!(loc("sqlite:///srv/caf%C3%A9%23%3F/x.db"), Location::File("/srv/café#?/x.db".into()));
+        assert_eq!(loc("sqlite://data%20dir/x.db"), Location::File("data dir/x.db".into()));
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
