@@ -31,8 +31,9 @@ struct AdminApi;
 /// The contributed admin routes under [`PREFIX`], behind scope `admin`, documented as such.
 pub fn mount(contributions: impl IntoIterator<Item = OpenApiRouter>, keys: Arc<AuthKeys>) -> OpenApiRouter {
     let routes = contributions.into_iter().fold(OpenApiRouter::new(), OpenApiRouter::merge);
-    let guarded = auth::require(routes, keys, Scope::ADMIN);
-    let mut admin = OpenApiRouter::with_openapi(AdminApi::openapi()).nest(PREFIX, guarded);
+    // Guarded once nested: the guard reads the paths as served from the document.
+    let nested = OpenApiRouter::with_openapi(AdminApi::openapi()).nest(PREFIX, routes);
+    let mut admin = auth::require(nested, keys, Scope::ADMIN);
     document_guard(admin.get_openapi_mut());
     admin
 }
@@ -91,6 +92,18 @@ mod tests {
         assert_eq!(status(&router, "/admin/ping", None).await, StatusCode::UNAUTHORIZED);
         assert_eq!(status(&router, "/admin/ping", Some(&patients_only)).await, StatusCode::FORBIDDEN);
         assert_eq!(status(&router, "/ping", Some(&scoped)).await, StatusCode::NOT_FOUND);
+        // A method the route does not serve is 405 with `Allow`, token or not (SPEC 1.4).
+        for token in [None, Some(&patients_only), Some(&scoped)] {
+            let mut request = Request::delete("/admin/ping");
+            if let Some(token) = token {
+                request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
+            }
+            let answer = router.clone().oneshot(request.body(Body::empty()).unwrap()).await.unwrap();
+            assert_eq!(answer.status(), StatusCode::METHOD_NOT_ALLOWED, "{token:?}");
+            assert_eq!(answer.headers()[header::ALLOW], "GET,HEAD", "{token:?}");
+        }
+        let head = Request::head("/admin/ping").body(Body::empty()).unwrap();
+        assert_eq!(router.clone().oneshot(head).await.unwrap().status(), StatusCode::UNAUTHORIZED, "HEAD is GET's");
 
         let doc = serde_json::to_value(&doc).unwrap();
         let operation = &doc["paths"]["/admin/ping"]["get"];

@@ -2,12 +2,12 @@
 //! every scope. Modules guard their routers with [`require`]; handlers read the verified
 //! [`Claims`] from the request extensions when they need the caller.
 
-use std::{sync::Arc, time::Duration};
+use std::{collections::HashMap, sync::Arc, time::Duration};
 
 use axum::{
     Json,
-    extract::{Request, State},
-    http::{HeaderValue, StatusCode, header},
+    extract::{MatchedPath, Request, State},
+    http::{HeaderValue, Method, StatusCode, header},
     middleware::{self, Next},
     response::{IntoResponse, Response},
 };
@@ -232,15 +232,63 @@ pub fn bearer(request: &Request) -> Result<&str, AuthError> {
 
 /// A route layer admitting only requests whose token carries `scope`: 401 without a valid
 /// token, 403 with one that lacks the scope. The verified [`Claims`] go into the extensions.
+///
+/// A method the route does not serve is 405 whoever asks (SPEC 1.4), token or not. axum's
+/// `route_layer` also wraps each route's answer for other methods, so the guard tells them
+/// apart by the methods `router`'s OpenAPI document gives each path (the server's OpenAPI tests
+/// hold the document to the routes), and the router then adds its `Allow`. Call this on a
+/// router whose document has the paths as served (after any `nest`).
 pub fn require<S: Clone + Send + Sync + 'static>(
     router: OpenApiRouter<S>,
     keys: Arc<AuthKeys>,
     scope: Scope,
 ) -> OpenApiRouter<S> {
-    router.route_layer(middleware::from_fn_with_state((keys, scope), guard))
+    let methods = Arc::new(DocumentedMethods::of(router.get_openapi()));
+    router.route_layer(middleware::from_fn_with_state(Guard { keys, scope, methods }, guard))
 }
 
-async fn guard(State((keys, scope)): State<(Arc<AuthKeys>, Scope)>, mut request: Request, next: Next) -> Response {
+#[derive(Clone)]
+struct Guard {
+    keys: Arc<AuthKeys>,
+    scope: Scope,
+    methods: Arc<DocumentedMethods>,
+}
+
+/// The methods each path template of an OpenAPI document serves.
+struct DocumentedMethods(HashMap<String, Vec<Method>>);
+
+impl DocumentedMethods {
+    fn of(document: &utoipa::openapi::OpenApi) -> Self {
+        let methods = document.paths.paths.iter().map(|(path, item)| {
+            let served = [
+                (item.get.is_some(), Method::GET),
+                // axum answers HEAD with the GET handler.
+                (item.get.is_some() || item.head.is_some(), Method::HEAD),
+                (item.post.is_some(), Method::POST),
+                (item.put.is_some(), Method::PUT),
+                (item.delete.is_some(), Method::DELETE),
+                (item.patch.is_some(), Method::PATCH),
+                (item.options.is_some(), Method::OPTIONS),
+                (item.trace.is_some(), Method::TRACE),
+            ];
+            (path.clone(), served.into_iter().filter_map(|(served, method)| served.then_some(method)).collect())
+        });
+        Self(methods.collect())
+    }
+
+    /// True when `request`'s route is documented without its method.
+    fn refuse(&self, request: &Request) -> bool {
+        let Some(route) = request.extensions().get::<MatchedPath>() else { return false };
+        self.0.get(route.as_str()).is_some_and(|methods| !methods.contains(request.method()))
+    }
+}
+
+async fn guard(State(Guard { keys, scope, methods }): State<Guard>, mut request: Request, next: Next) -> Response {
+    if methods.refuse(&request) {
+        // As the router answers it: a bare 405, given its `Allow` by the router and its problem
+        // body by the edge.
+        return StatusCode::METHOD_NOT_ALLOWED.into_response();
+    }
     // The rate limiter may have verified this request's token already.
     let verified = request.extensions_mut().remove::<Claims>().map(Ok);
     let claims = match verified.unwrap_or_else(|| bearer(&request).and_then(|token| keys.verify(token))) {

@@ -2,7 +2,7 @@ use std::time::Duration;
 
 use ferrum_platform::http::middleware::HttpSettings;
 use ferrum_testkit::{Backend, TestApp, both_backends};
-use reqwest::{StatusCode, header};
+use reqwest::{Method, StatusCode, header};
 use serde_json::{Value, json};
 
 use crate::{create, get, problem, spawn, token};
@@ -204,6 +204,12 @@ async fn unknown_routes_and_methods_are_json(backend: Backend) {
         assert!(allow.contains(method), "{allow}");
     }
     problem(patch, StatusCode::METHOD_NOT_ALLOWED).await;
+    // The method is wrong whoever asks: 405 before any token is asked for (SPEC 1.4).
+    for (method, path) in [(Method::PATCH, "/api/v1/patients/1"), (Method::DELETE, "/api/v1/patients")] {
+        let anonymous = app.client.request(method, app.url(path)).send().await.unwrap();
+        assert!(anonymous.headers()[header::ALLOW].to_str().unwrap().contains("GET"), "{path}");
+        problem(anonymous, StatusCode::METHOD_NOT_ALLOWED).await;
+    }
 }
 
 /// How many patients exist.
