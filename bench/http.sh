@@ -133,8 +133,9 @@ beside() {
 # The reference: the same route on plain axum (no middleware, no logs).
 beside BARE "$BARE" 127.0.0.1:PORT
 # The whole stack: a second ferrum with every part on, CORS's allowlist and the in-process rate
-# limit added to the defaults (a limit no run reaches; /health/live is exempt from it, as probes
-# are, so it costs its exemption check), the route issue 3's goal is measured on.
+# limit added to the defaults (a limit no run reaches; /health/live counts against no one, as
+# probes do not, so it costs a read of the client's allowance and the three X-RateLimit-*
+# headers), the route issue 3's goal is measured on.
 beside FULL "$BIN" --listen 127.0.0.1:PORT --database-url "sqlite://$TMP/full.db" --log-format json \
     --cors https://app.example --limit 1000000000-S
 

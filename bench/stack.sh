@@ -11,8 +11,9 @@
 #           (examples/bare_health.rs): the stack off
 # For each it reports req/s and the server's CPU time per request (utime + stime from /proc
 # over the run, divided by the requests wrk completed), which is steadier than req/s on a
-# shared machine. /health/live is exempt from the rate limit (probes are never throttled), so
-# the limiter's cost on it is its exemption check; an authenticated route pays one map update.
+# shared machine. /health/live counts against no one (probes are never throttled), so the
+# limiter's cost on it is a read of the client's allowance and the X-RateLimit-* headers; an
+# authenticated route pays one map update instead of the read.
 #
 # Requirements: curl, wrk (installed with apt-get when missing, as bench/http.sh does).
 # Environment: ROUNDS (default 5), DURATION per run (default 5s), THREADS (2), CONNS (64),

@@ -152,7 +152,6 @@ impl Service<Request> for Edge {
         }
         if let Some(limiter) = &settings.limiter {
             match limiter.check(&mut request, self.peer) {
-                LimitCheck::Exempt => {}
                 LimitCheck::Decided(Verdict::Allowed(headers)) => finish.limit = Some(headers),
                 LimitCheck::Decided(Verdict::Refused(refused)) => return EdgeFuture::answered(refused, finish),
                 LimitCheck::InRedis(verdict) => {

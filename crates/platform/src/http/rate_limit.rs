@@ -95,7 +95,7 @@ pub struct RateLimiter {
 #[derive(Debug)]
 enum Store {
     Local { started: Instant, tats: DashMap<Client, u64, foldhash::fast::RandomState>, checks: AtomicU64 },
-    Redis { connection: redis::aio::ConnectionManager, script: redis::Script },
+    Redis { connection: redis::aio::ConnectionManager, script: redis::Script, peek: redis::Script },
 }
 
 /// GCRA in one round trip. KEYS[1]: the client; ARGV: emission interval and burst tolerance in
@@ -114,6 +114,20 @@ local new_tat = tat + interval
 redis.call('SET', KEYS[1], new_tat, 'PX', math.ceil((new_tat - now) / 1000) + 1000)
 return {1, new_tat - now, 0}
 ";
+
+/// The client's allowance without counting a request (for the exempt routes). KEYS[1]: the
+/// client. Returns the microseconds until its allowance is whole again.
+const PEEK_LUA: &str = r"
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local tat = tonumber(redis.call('GET', KEYS[1]) or now)
+if tat < now then return 0 end
+return tat - now
+";
+
+/// The longest an exempt request waits for Redis to tell its client's allowance: a probe must
+/// answer in time even when Redis does not (it then reports a whole allowance).
+const PEEK_TIMEOUT: Duration = Duration::from_millis(100);
 
 impl RateLimiter {
     /// A limiter keeping its state in this process.
@@ -136,7 +150,8 @@ impl RateLimiter {
             .set_response_timeout(Some(Duration::from_millis(250)))
             .set_number_of_retries(2);
         let connection = redis::Client::open(url)?.get_connection_manager_with_config(config).await?;
-        let store = Store::Redis { connection, script: redis::Script::new(GCRA_LUA) };
+        let store =
+            Store::Redis { connection, script: redis::Script::new(GCRA_LUA), peek: redis::Script::new(PEEK_LUA) };
         Ok(Self::with_store(limit, store, keys, client_header))
     }
 
@@ -168,13 +183,40 @@ impl RateLimiter {
         Some(decision)
     }
 
+    /// `client`'s allowance as it stands, counting nothing, when the state is in this process;
+    /// `None` when it is in Redis and [`Self::peek_in_redis`] must ask.
+    fn peek_here(&self, client: &Client) -> Option<Decision> {
+        let Store::Local { started, tats, .. } = &self.store else { return None };
+        let now = started.elapsed().as_micros() as u64;
+        let tat = tats.get(client).map_or(now, |tat| *tat);
+        Some(Decision { allowed: true, until_reset: tat.saturating_sub(now), retry_after: 0 })
+    }
+
+    /// `client`'s allowance as it stands in Redis, counting nothing; a whole allowance when Redis
+    /// does not answer within [`PEEK_TIMEOUT`].
+    async fn peek_in_redis(&self, client: Client) -> Decision {
+        let whole = Decision { allowed: true, until_reset: 0, retry_after: 0 };
+        let Store::Redis { connection, peek, .. } = &self.store else { return whole };
+        let mut connection = connection.clone();
+        let key = format!("ferrum:rate:{client}");
+        let asked = tokio::time::timeout(PEEK_TIMEOUT, peek.key(key).invoke_async::<u64>(&mut connection)).await;
+        match asked {
+            Ok(Ok(until_reset)) => Decision { until_reset, ..whole },
+            Ok(Err(error)) => {
+                tracing::warn!(%error, "rate limiter unavailable; reporting a whole allowance");
+                whole
+            }
+            Err(_) => whole,
+        }
+    }
+
     /// The decision for `client` from Redis; a request is let through when Redis cannot answer
     /// (and when the state is in this process, which [`Self::check_here`] decides).
     async fn check_in_redis(&self, client: Client) -> Decision {
         let let_through = Decision { allowed: true, until_reset: 0, retry_after: 0 };
         match &self.store {
             Store::Local { .. } => let_through,
-            Store::Redis { connection, script } => {
+            Store::Redis { connection, script, .. } => {
                 let mut connection = connection.clone();
                 let key = format!("ferrum:rate:{client}");
                 let answer: Result<(u8, u64, u64), _> =
@@ -269,15 +311,16 @@ static REMAINING: HeaderName = HeaderName::from_static("x-ratelimit-remaining");
 static RESET: HeaderName = HeaderName::from_static("x-ratelimit-reset");
 
 /// Probes and scrapes are not the clients' traffic: an orchestrator must never be throttled
-/// into restarting a healthy replica. (The OpenAPI document asks this too, for its 429s.)
+/// into restarting a healthy replica (SPEC 1.6: `/health/live` is 200 whenever the process
+/// serves). They count against no one and are never refused, but their answers carry the
+/// client's `X-RateLimit-*` like every other (SPEC 1.7). (The OpenAPI document asks this too,
+/// for its 429s.)
 pub(crate) fn is_exempt(path: &str) -> bool {
     path == "/health" || path.starts_with("/health/") || path == "/metrics"
 }
 
 /// What the limit makes of one request.
 pub(crate) enum LimitCheck {
-    /// Not counted (probes and scrapes): no headers.
-    Exempt,
     /// Decided here: the headers for the route's answer, or the 429 to send instead.
     Decided(Verdict),
     /// Decided by Redis once this resolves.
@@ -297,10 +340,15 @@ impl RateLimiter {
     /// in-process check is decided at once, so that path costs no boxed future; only a check
     /// in Redis waits inside one.
     pub(crate) fn check(self: &Arc<Self>, request: &mut Request, peer: Option<IpAddr>) -> LimitCheck {
-        if is_exempt(request.uri().path()) {
-            return LimitCheck::Exempt;
-        }
         let client = self.client_of(request, peer);
+        if is_exempt(request.uri().path()) {
+            if let Some(allowance) = self.peek_here(&client) {
+                return LimitCheck::Decided(Verdict::Allowed(self.headers(&allowance)));
+            }
+            let limiter = self.clone();
+            let peeked = async move { Verdict::Allowed(limiter.headers(&limiter.peek_in_redis(client).await)) };
+            return LimitCheck::InRedis(Box::pin(peeked));
+        }
         if let Some(decision) = self.check_here(&client) {
             return LimitCheck::Decided(self.verdict(&decision));
         }

@@ -64,12 +64,23 @@ async fn limits_each_client_separately() {
         assert_eq!(list(&server, None, None).await.status(), 401);
     }
     assert_eq!(list(&server, None, None).await.status(), 429);
-    // Probes are never limited.
-    for _ in 0..10 {
-        let ready = server.client.get(server.url("/health/ready")).send().await.unwrap();
-        assert_eq!(ready.status(), 200);
-        assert!(ready.headers().get("x-ratelimit-limit").is_none());
+    // Probes and scrapes are never refused and count against no one, but carry the client's
+    // allowance like every answer (SPEC 1.6, 1.7): this address has none left, bob has 4.
+    for path in ["/health/ready", "/health/live", "/health", "/metrics"].into_iter().cycle().take(12) {
+        let probe = server.client.get(server.url(path)).send().await.unwrap();
+        assert_eq!(probe.status(), 200, "{path}");
+        assert_eq!(number(&probe, "x-ratelimit-limit"), 5, "{path}");
+        assert_eq!(number(&probe, "x-ratelimit-remaining"), 0, "{path}");
+        assert!((1..=60).contains(&number(&probe, "x-ratelimit-reset")), "{path}");
     }
+    let bob_probe = server.client.get(server.url("/health")).bearer_auth(token_for("bob")).send().await.unwrap();
+    assert_eq!(number(&bob_probe, "x-ratelimit-remaining"), 4);
+    assert_eq!(number(&list(&server, Some(&token_for("bob")), None).await, "x-ratelimit-remaining"), 3);
+    // A client never seen has its whole allowance.
+    let carol_probe =
+        server.client.get(server.url("/health/live")).bearer_auth(token_for("carol")).send().await.unwrap();
+    assert_eq!(number(&carol_probe, "x-ratelimit-remaining"), 5);
+    assert_eq!(number(&carol_probe, "x-ratelimit-reset"), 0);
     server.stop().await.unwrap();
 }
 
@@ -101,6 +112,15 @@ async fn replicas_share_one_limit_through_redis() {
     assert_eq!(list(&a, Some(&token), None).await.status(), 429);
     assert_eq!(list(&b, Some(&token), None).await.status(), 429);
     assert_eq!(list(&b, Some(&token_for(&unique("other"))), None).await.status(), 200);
+    // A probe counts nothing and is never refused, and reads the shared allowance from Redis.
+    for server in [&a, &b] {
+        let probe = server.client.get(server.url("/health/live")).bearer_auth(&token).send().await.unwrap();
+        assert_eq!(probe.status(), 200);
+        assert_eq!(number(&probe, "x-ratelimit-remaining"), 0);
+        assert!(number(&probe, "x-ratelimit-reset") >= 1);
+    }
+    let fresh = a.client.get(a.url("/health/live")).bearer_auth(token_for(&unique("fresh"))).send().await.unwrap();
+    assert_eq!(number(&fresh, "x-ratelimit-remaining"), 4);
     a.stop().await.unwrap();
     b.stop().await.unwrap();
 }
