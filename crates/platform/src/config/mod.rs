@@ -11,7 +11,7 @@ use clap::Args;
 use url::Url;
 
 pub use secret::{MASK, Secret};
-pub use units::{named, parse_duration, parse_size};
+pub use units::{named, named_choice, parse_duration, parse_size};
 
 use crate::http::rate_limit::{RateLimit, parse_rate_limit};
 
@@ -181,7 +181,7 @@ fn parse_header_name(text: &str) -> Result<axum::http::HeaderName, String> {
 #[derive(Args, Clone, Debug)]
 pub struct AuthConfig {
     /// development or production.
-    #[arg(long = "env", env = "FERRUM_ENV", default_value = "development", value_enum)]
+    #[arg(long = "env", env = "FERRUM_ENV", default_value = "development", value_parser = named_choice::<Environment>())]
     pub environment: Environment,
     /// HS256 signing key; production refuses the default and anything under 32 bytes.
     #[arg(long = "jwt-signing-key", env = "FERRUM_HTTP_JWT_SIGNING_KEY", default_value = DEFAULT_JWT_KEY)]
@@ -215,7 +215,7 @@ pub struct LogConfig {
     #[arg(long = "log-level", env = "FERRUM_LOG_LEVEL", default_value = "info", value_parser = named(parse_log_filter))]
     pub level: String,
     /// json or pretty.
-    #[arg(long = "log-format", env = "FERRUM_LOG_FORMAT", default_value = "json", value_enum)]
+    #[arg(long = "log-format", env = "FERRUM_LOG_FORMAT", default_value = "json", value_parser = named_choice::<LogFormat>())]
     pub format: LogFormat,
 }
 
@@ -384,6 +384,18 @@ mod tests {
         assert_eq!(err.exit_code(), 2);
         let err = Cli::try_parse_from(["ferrum", "--database-url", "mysql://x"]).unwrap_err();
         assert!(err.to_string().contains("FERRUM_DATABASE_URL"), "{err}");
+        // Closed sets of values too: one line, the variable and what it takes.
+        for (flag, value, variable) in
+            [("--log-format", "xml", "FERRUM_LOG_FORMAT"), ("--env", "staging", "FERRUM_ENV")]
+        {
+            let err = Cli::try_parse_from(["ferrum", flag, value]).unwrap_err();
+            let text = err.to_string();
+            assert_eq!(text.trim_end().lines().count(), 1, "{text}");
+            assert!(text.contains(variable) && text.contains(value), "{text}");
+            assert_eq!(err.exit_code(), 2);
+        }
+        let cli = Cli::try_parse_from(["ferrum", "--log-format", "pretty", "--env", "Production"]).unwrap();
+        assert_eq!((cli.log.format, cli.auth.environment), (LogFormat::Pretty, Environment::Production));
     }
 
     #[test]

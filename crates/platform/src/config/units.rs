@@ -2,7 +2,11 @@
 
 use std::{ffi::OsStr, time::Duration};
 
-use clap::{Arg, Command, builder::TypedValueParser, error::ErrorKind};
+use clap::{
+    Arg, Command, ValueEnum,
+    builder::{PossibleValue, TypedValueParser},
+    error::ErrorKind,
+};
 
 /// A duration: humantime (`3s`, `500ms`, `1m`, `1h 30m`), or a bare number of seconds.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
@@ -46,13 +50,48 @@ impl<T: Clone + Send + Sync + 'static> TypedValueParser for NamedParser<T> {
     type Value = T;
 
     fn parse_ref(&self, cmd: &Command, arg: Option<&Arg>, value: &OsStr) -> Result<T, clap::Error> {
-        let name = arg.map_or_else(String::new, describe);
-        let text = value.to_str().ok_or_else(|| {
-            clap::Error::raw(ErrorKind::InvalidUtf8, format!("invalid {name}: not UTF-8\n")).with_cmd(cmd)
-        })?;
-        (self.0)(text).map_err(|why| {
-            clap::Error::raw(ErrorKind::ValueValidation, format!("invalid {name} `{text}`: {why}\n")).with_cmd(cmd)
-        })
+        parse_named(cmd, arg, value, self.0)
+    }
+}
+
+/// `parse`'s value of `value`, or its complaint as one line naming the variable and flag.
+fn parse_named<V>(
+    cmd: &Command,
+    arg: Option<&Arg>,
+    value: &OsStr,
+    parse: impl FnOnce(&str) -> Result<V, String>,
+) -> Result<V, clap::Error> {
+    let name = arg.map_or_else(String::new, describe);
+    let text = value.to_str().ok_or_else(|| {
+        clap::Error::raw(ErrorKind::InvalidUtf8, format!("invalid {name}: not UTF-8\n")).with_cmd(cmd)
+    })?;
+    parse(text).map_err(|why| {
+        clap::Error::raw(ErrorKind::ValueValidation, format!("invalid {name} `{text}`: {why}\n")).with_cmd(cmd)
+    })
+}
+
+/// [`named`] for a closed set of values: a bad one is reported on one line naming the variable
+/// and the values it takes (clap's own message spans four lines and names only the flag).
+pub fn named_choice<T: ValueEnum + Clone + Send + Sync + 'static>() -> NamedChoice<T> {
+    NamedChoice(std::marker::PhantomData)
+}
+
+/// See [`named_choice`].
+#[derive(Clone, Debug)]
+pub struct NamedChoice<T>(std::marker::PhantomData<T>);
+
+impl<T: ValueEnum + Clone + Send + Sync + 'static> TypedValueParser for NamedChoice<T> {
+    type Value = T;
+
+    fn parse_ref(&self, cmd: &Command, arg: Option<&Arg>, value: &OsStr) -> Result<T, clap::Error> {
+        let choices = || T::value_variants().iter().filter_map(ValueEnum::to_possible_value);
+        let expected = choices().map(|choice| choice.get_name().to_owned()).collect::<Vec<_>>().join(", ");
+        let parse = |text: &str| T::from_str(text, true).map_err(|_| format!("expected one of {expected}"));
+        parse_named(cmd, arg, value, parse)
+    }
+
+    fn possible_values(&self) -> Option<Box<dyn Iterator<Item = PossibleValue> + '_>> {
+        Some(Box::new(T::value_variants().iter().filter_map(ValueEnum::to_possible_value)))
     }
 }
 
