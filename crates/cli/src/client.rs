@@ -5,9 +5,10 @@ use std::time::Duration;
 
 use ferrum_calc::proto::{AddRequest, MaxRequest, NthPrimesRequest, calc_client::CalcClient};
 use tonic::{
-    Status,
+    Code, Status,
     transport::{Channel, Endpoint, Uri},
 };
+use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
 
 use crate::command::Command;
 
@@ -27,13 +28,26 @@ pub(crate) struct Calc {
 impl Calc {
     /// Connects to `address` (`host:port` or `http://host:port`) now, so a wrong address is
     /// reported before the first command. `Err` is one line saying why.
+    ///
+    /// Connected means answered: the connection is opened and one gRPC health check answered,
+    /// all within [`CONNECT_TIMEOUT`]. An open TCP connection alone says nothing: a peer that
+    /// accepts and never speaks HTTP/2 would leave the first command waiting forever. Any
+    /// answer will do (a server without the health service says `UNIMPLEMENTED`).
     pub(crate) async fn connect(address: &str) -> Result<Self, String> {
         let uri = server_uri(address)?;
         let endpoint = Endpoint::from(uri.clone()).connect_timeout(CONNECT_TIMEOUT);
-        let channel = tokio::time::timeout(CONNECT_TIMEOUT, endpoint.connect())
+        let connected = async {
+            let channel = endpoint.connect().await.map_err(|error| cause(&error))?;
+            let check = HealthClient::new(channel.clone()).check(HealthCheckRequest { service: String::new() }).await;
+            match check {
+                Err(status) if status.code() == Code::Unavailable => Err(status_line(&status)),
+                Ok(_) | Err(_) => Ok(channel),
+            }
+        };
+        let channel = tokio::time::timeout(CONNECT_TIMEOUT, connected)
             .await
             .map_err(|_| format!("cannot connect to {uri}: no answer within {}s", CONNECT_TIMEOUT.as_secs()))?
-            .map_err(|error| format!("cannot connect to {uri}: {}", cause(&error)))?;
+            .map_err(|why| format!("cannot connect to {uri}: {why}"))?;
         Ok(Self { client: CalcClient::new(channel) })
     }
 

@@ -85,6 +85,17 @@ async fn an_unreachable_server_is_one_line_and_status_1_within_5s() {
         assert!(run.took < Duration::from_secs(5), "{run:?}");
         assert_eq!(run.stdout, "");
     }
+    // A peer that accepts the connection and never answers is no server either.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = silent.local_addr().unwrap().to_string();
+    for args in [vec!["connect", address.as_str()], vec!["calc", "--address", address.as_str(), "add", "1", "2"]] {
+        let run = ferrum_cli(&args, &[], "add 1 2\n").await;
+        assert_eq!(run.code, Some(1), "{run:?}");
+        assert_eq!(run.stderr.lines().count(), 1, "{run:?}");
+        assert!(run.stderr.contains("cannot connect") && run.stderr.contains("no answer"), "{run:?}");
+        assert!(run.took < Duration::from_secs(5), "{run:?}");
+    }
+    drop(silent);
     let run = ferrum_cli(&["connect", "https://calc.example"], &[], "").await;
     assert_eq!(run.code, Some(1), "{run:?}");
     assert!(run.stderr.contains("plaintext"), "{run:?}");
