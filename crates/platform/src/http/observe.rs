@@ -2,9 +2,17 @@
 //! else generated; carried by every line logged inside the request through
 //! [`telemetry::in_request`]), one access-log line and the request metrics.
 
-use std::{cell::RefCell, net::IpAddr, sync::Arc};
+use std::{
+    cell::RefCell,
+    net::IpAddr,
+    pin::Pin,
+    sync::Arc,
+    task::{Context, Poll},
+    time::Duration,
+};
 
 use axum::{
+    body::Body,
     extract::Request,
     http::{HeaderName, HeaderValue, Method, Uri},
     response::Response,
@@ -77,20 +85,106 @@ impl Observed {
         if let Some(in_flight) = self.in_flight.take() {
             in_flight.metrics().record_request(&self.method, route, response.status(), elapsed);
         }
-        telemetry::log_access(&AccessRecord {
-            // Sound ids are visible ASCII: `from_utf8` checks that faster than `to_str`.
-            request_id: std::str::from_utf8(self.request_id.as_bytes()).unwrap_or(""),
-            method: self.method.as_str(),
-            route,
-            path: self.uri.path(),
-            status: response.status().as_u16(),
-            latency: elapsed,
-            bytes: http_body::Body::size_hint(response.body()).exact(),
-            client: self.client,
-            error: response.extensions().get::<InternalError>().map(|InternalError(cause)| &**cause),
-        });
+        let error = response.extensions().get::<InternalError>().map(|InternalError(cause)| cause.clone());
+        match http_body::Body::size_hint(response.body()).exact() {
+            Some(bytes) => telemetry::log_access(&AccessRecord {
+                // Sound ids are visible ASCII: `from_utf8` checks that faster than `to_str`.
+                request_id: std::str::from_utf8(self.request_id.as_bytes()).unwrap_or(""),
+                method: self.method.as_str(),
+                route,
+                path: self.uri.path(),
+                status: response.status().as_u16(),
+                latency: elapsed,
+                bytes: Some(bytes),
+                client: self.client,
+                error: error.as_deref(),
+            }),
+            // A body whose length is known only once sent (compressed, streamed, gRPC): its line
+            // is written when the body is done, with the bytes it sent.
+            None => {
+                let line = PendingLine {
+                    request_id: self.request_id.clone(),
+                    method: self.method.clone(),
+                    route: route.map(Box::from),
+                    uri: self.uri.clone(),
+                    status: response.status().as_u16(),
+                    latency: elapsed,
+                    client: self.client,
+                    error,
+                };
+                let body = std::mem::take(response.body_mut());
+                *response.body_mut() = Body::new(CountedBody { inner: body, sent: 0, line: Some(line) });
+            }
+        }
         let request_id = std::mem::replace(&mut self.request_id, HeaderValue::from_static(""));
         response.headers_mut().insert(REQUEST_ID.clone(), request_id);
+    }
+}
+
+/// The access line of a response whose body is still being sent.
+struct PendingLine {
+    request_id: HeaderValue,
+    method: Method,
+    route: Option<Box<str>>,
+    uri: Uri,
+    status: u16,
+    latency: Duration,
+    client: Option<IpAddr>,
+    error: Option<Arc<str>>,
+}
+
+pin_project_lite::pin_project! {
+    /// A response body that counts the bytes it sends and writes its access line once dropped:
+    /// when sent in full, or when the client went away mid-body (then with the bytes sent).
+    struct CountedBody {
+        #[pin]
+        inner: Body,
+        sent: u64,
+        line: Option<PendingLine>,
+    }
+
+    impl PinnedDrop for CountedBody {
+        fn drop(this: Pin<&mut Self>) {
+            let this = this.project();
+            if let Some(line) = this.line.take() {
+                telemetry::log_access(&AccessRecord {
+                    request_id: std::str::from_utf8(line.request_id.as_bytes()).unwrap_or(""),
+                    method: line.method.as_str(),
+                    route: line.route.as_deref(),
+                    path: line.uri.path(),
+                    status: line.status,
+                    latency: line.latency,
+                    bytes: Some(*this.sent),
+                    client: line.client,
+                    error: line.error.as_deref(),
+                });
+            }
+        }
+    }
+}
+
+impl http_body::Body for CountedBody {
+    type Data = Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Bytes>, axum::Error>>> {
+        let this = self.project();
+        let frame = std::task::ready!(this.inner.poll_frame(cx));
+        if let Some(Ok(data)) = frame.as_ref().map(|frame| frame.as_ref().map(http_body::Frame::data_ref)) {
+            *this.sent += data.map_or(0, |data| data.len() as u64);
+        }
+        Poll::Ready(frame)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
     }
 }
 

@@ -104,6 +104,16 @@ async fn serves_on_sqlite_logs_masked_config_and_stops_on_signals() {
         assert!(dir.path().join("ferrum.db").exists());
         let unknown = client.get(format!("http://127.0.0.1:{port}/nowhere?x=1")).header("x-request-id", "trace-me-2");
         assert_eq!(unknown.send().await.unwrap().status(), 404);
+        // A compressed body's length is known only once sent: its line comes when it is done.
+        let compressed = client
+            .get(format!("http://127.0.0.1:{port}/openapi.json"))
+            .header("accept-encoding", "gzip")
+            .header("x-request-id", "trace-me-3")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(compressed.headers()["content-encoding"], "gzip");
+        let sent = compressed.bytes().await.unwrap().len() as u64;
         let killed = Command::new("kill").arg(signal).arg(child.id().to_string()).status().unwrap();
         assert!(killed.success());
         let status = tokio::task::spawn_blocking(move || {
@@ -137,6 +147,13 @@ async fn serves_on_sqlite_logs_masked_config_and_stops_on_signals() {
             line["latency_ms"].as_f64().is_some_and(|ms| ms >= 0.0) && line["bytes"].as_u64().is_some_and(|b| b > 0)
         );
         assert!(line["timestamp"].as_str().is_some_and(|t| t.ends_with('Z')));
+        let compressed = logs
+            .lines()
+            .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+            .find(|line| line["target"] == "ferrum::access" && line["request_id"] == "trace-me-3")
+            .expect("an access line for the compressed answer");
+        assert_eq!((&compressed["route"], &compressed["status"]), (&"/openapi.json".into(), &200.into()));
+        assert_eq!(compressed["bytes"].as_u64(), Some(sent), "{compressed}");
     }
 }
 
