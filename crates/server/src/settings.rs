@@ -90,7 +90,8 @@ impl Settings {
         {"variable": "FERRUM_HTTP_JWT_SIGNING_KEY", "value": "********", "source": "environment"},
         {"variable": "FERRUM_GRPC_PORT", "value": null, "source": "unset"}
     ],
-    "database": "postgres://ferrum:********@db:5432/ferrum"
+    "database": "postgres://ferrum:********@db:5432/ferrum",
+    "listen": "0.0.0.0:8080"
 }))]
 pub struct ConfigReport {
     /// Every setting, in `ferrum --help` order.
@@ -98,16 +99,21 @@ pub struct ConfigReport {
     /// The database URL in use (built from `FERRUM_DATABASE_HOST`... when no URL is set),
     /// password masked.
     pub database: String,
+    /// The address the HTTP listener binds (`FERRUM_LISTEN`, else the port of
+    /// `FERRUM_HTTP_API_PORT` or `PORT`, else 8080, on every interface).
+    pub listen: String,
 }
 
 impl ConfigReport {
     /// The report of `config`.
     pub fn of(config: &Config) -> Self {
         let database = config.db.resolved_url().masked().to_string();
-        Self { settings: config.settings.iter().cloned().collect(), database }
+        let listen = config.http.listen_addr().to_string();
+        Self { settings: config.settings.iter().cloned().collect(), database, listen }
     }
 
-    /// The lines of `ferrum config`: `VARIABLE=value  # source`, then the database in use.
+    /// The lines of `ferrum config`: `VARIABLE=value  # source`, then the database in use and
+    /// the address listened on.
     pub fn lines(&self) -> Vec<String> {
         let mut lines: Vec<String> = self
             .settings
@@ -118,6 +124,7 @@ impl ConfigReport {
             })
             .collect();
         lines.push(format!("# database: \"{}\"", self.database));
+        lines.push(format!("# listen: {}", self.listen));
         lines
     }
 }
@@ -176,8 +183,12 @@ mod tests {
         let lines = report.lines();
         assert!(lines.contains(&"FERRUM_HTTP_REQUEST_TIMEOUT=5s  # flag".to_owned()), "{lines:?}");
         assert!(lines.contains(&"FERRUM_GRPC_PORT=  # unset".to_owned()), "{lines:?}");
-        assert_eq!(lines.last().unwrap(), "# database: \"sqlite://ferrum.db\"");
+        assert_eq!(lines[lines.len() - 2..], ["# database: \"sqlite://ferrum.db\"", "# listen: 0.0.0.0:8080"]);
         assert!(!lines.concat().contains("hunter2"), "{lines:?}");
+        // The address listened on follows the port settings (SPEC 1.1: default 8080).
+        let on = |args: &[&str]| ConfigReport::of(&Cli::try_parse_args(args).unwrap().into_config()).listen;
+        assert_eq!(on(&["ferrum", "--port", "9000"]), "0.0.0.0:9000");
+        assert_eq!(on(&["ferrum", "--listen", "127.0.0.1:7000", "--port", "9000"]), "127.0.0.1:7000");
     }
 
     #[test]

@@ -124,6 +124,8 @@ async fn config_is_what_ferrum_config_prints_with_secrets_masked() {
         })
         .collect();
     answered.push(format!("# database: \"{}\"", body["database"].as_str().unwrap()));
+    answered.push(format!("# listen: {}", body["listen"].as_str().unwrap()));
+    assert_eq!(body["listen"], "127.0.0.1:0");
     assert_eq!(answered, printed);
     server.stop().await.unwrap();
 }
