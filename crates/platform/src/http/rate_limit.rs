@@ -8,6 +8,7 @@
 //! an outage of the limiter must not become an outage of the API.
 
 use std::{
+    cell::RefCell,
     net::IpAddr,
     sync::{
         Arc,
@@ -264,10 +265,32 @@ impl RateLimiter {
         };
         LimitHeaders {
             limit: self.limit_header.clone(),
-            remaining: HeaderValue::from(remaining),
-            reset: HeaderValue::from(decision.until_reset.div_ceil(1_000_000)),
+            remaining: number_value(REMAINING_SLOT, remaining),
+            reset: number_value(RESET_SLOT, decision.until_reset.div_ceil(1_000_000)),
         }
     }
+}
+
+const REMAINING_SLOT: usize = 0;
+const RESET_SLOT: usize = 1;
+
+thread_local! {
+    /// The last `X-RateLimit-Remaining` and `X-RateLimit-Reset` made on this thread, with
+    /// their numbers: consecutive answers mostly repeat them (a client's burst, probes, which
+    /// count nothing), and a header made anew is an allocation and a free, a clone is not.
+    static LAST_VALUES: RefCell<[Option<(u64, HeaderValue)>; 2]> = const { RefCell::new([None, None]) };
+}
+
+/// `number` as a header value, from the thread's last one in `slot` when it is the same.
+fn number_value(slot: usize, number: u64) -> HeaderValue {
+    LAST_VALUES.with_borrow_mut(|last| match &last[slot] {
+        Some((cached, value)) if *cached == number => value.clone(),
+        _ => {
+            let value = HeaderValue::from(number);
+            last[slot] = Some((number, value.clone()));
+            value
+        }
+    })
 }
 
 /// The `X-RateLimit-*` headers of one answer.
