@@ -255,7 +255,7 @@ struct Guard {
 }
 
 /// The methods each path template of an OpenAPI document serves.
-struct DocumentedMethods(HashMap<String, Vec<Method>>);
+struct DocumentedMethods(HashMap<String, Vec<Method>, foldhash::fast::RandomState>);
 
 impl DocumentedMethods {
     fn of(document: &utoipa::openapi::OpenApi) -> Self {
