@@ -84,9 +84,12 @@ impl<T: ValueEnum + Clone + Send + Sync + 'static> TypedValueParser for NamedCho
     type Value = T;
 
     fn parse_ref(&self, cmd: &Command, arg: Option<&Arg>, value: &OsStr) -> Result<T, clap::Error> {
-        let choices = || T::value_variants().iter().filter_map(ValueEnum::to_possible_value);
-        let expected = choices().map(|choice| choice.get_name().to_owned()).collect::<Vec<_>>().join(", ");
-        let parse = |text: &str| T::from_str(text, true).map_err(|_| format!("expected one of {expected}"));
+        let parse = |text: &str| {
+            T::from_str(text, true).map_err(|_| {
+                let names = self.possible_values().into_iter().flatten().map(|choice| choice.get_name().to_owned());
+                format!("expected one of {}", names.collect::<Vec<_>>().join(", "))
+            })
+        };
         parse_named(cmd, arg, value, parse)
     }
 
