@@ -11,7 +11,7 @@ use axum::{
 };
 use ferrum_platform::{
     Platform, auth,
-    http::{LenientJson, Path, Query},
+    http::{Json, LenientJson, Path, Query},
     openapi::{
         BadRequest, Forbidden, GatewayTimeout, NotFound, PayloadTooLarge, ServiceUnavailable, Unauthorized,
         UnprocessableEntity, UnsupportedMediaType,
@@ -124,7 +124,7 @@ async fn list_patients(state: State, Query(params): Query<ListParams>) -> Result
             }
         }
     }
-    Ok((headers, axum::Json(patients)).into_response())
+    Ok((headers, Json(patients)).into_response())
 }
 
 fn next_link(external_url: &str, limit: i64, after_id: i64, query: &str) -> String {
@@ -309,7 +309,7 @@ fn if_match_version(headers: &HeaderMap) -> Result<Option<i64>, PatientsError> {
 /// A patient answer with its `ETag`.
 fn answer(status: StatusCode, patient: Patient) -> Response {
     let etag = HeaderValue::from_str(&format!("\"{}\"", patient.version));
-    let mut response = (status, axum::Json(patient)).into_response();
+    let mut response = (status, Json(patient)).into_response();
     if let Ok(etag) = etag {
         response.headers_mut().insert(header::ETAG, etag);
     }

@@ -5,7 +5,6 @@
 use std::{collections::HashMap, sync::Arc, time::Duration};
 
 use axum::{
-    Json,
     extract::{MatchedPath, Request, State},
     http::{HeaderValue, Method, StatusCode, header},
     middleware::{self, Next},
@@ -17,7 +16,10 @@ use serde::{Deserialize, Serialize};
 use utoipa::{OpenApi, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use crate::{config::AuthConfig, http::Problem};
+use crate::{
+    config::AuthConfig,
+    http::{Json, Problem},
+};
 
 /// Leeway on `exp` and `nbf` for clocks that disagree a little.
 const LEEWAY_SECONDS: u64 = 30;

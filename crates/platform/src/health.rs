@@ -6,7 +6,6 @@
 use std::time::Duration;
 
 use axum::{
-    Json,
     extract::State,
     http::{HeaderValue, StatusCode, header},
     response::IntoResponse,
@@ -18,7 +17,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{
     BuildInfo, Db,
-    http::{Problem, Routes},
+    http::{Json, Problem, Routes},
 };
 
 /// How long a readiness probe waits for the database.

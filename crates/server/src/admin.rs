@@ -1,7 +1,8 @@
 //! The server's own admin routes, mounted with the modules' under `/admin` by
 //! [`ferrum_platform::admin::mount`] (so behind scope `admin`) when `--admin` is on.
 
-use axum::{Json, extract::State};
+use axum::extract::State;
+use ferrum_platform::http::Json;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{Config, settings::ConfigReport};

@@ -16,6 +16,7 @@ use super::problem::{FieldError, Problem};
 ///
 /// Malformed JSON is 400, a wrong content type 415, a body over the cap 413 (declared or
 /// chunked: the cap is enforced while reading), and JSON of the wrong shape 422 naming the field.
+/// As an answer, `application/json` with room for the platform's headers (`answer`).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Json<T>(pub T);
 

@@ -1,7 +1,8 @@
 //! HTTP building blocks shared by every module.
 //!
 //! - [`problem`]: RFC 9457 problem details, the platform's error body (SPEC 1.4)
-//! - [`extract`]: `Json`, `LenientJson`, `Path`, `Query` whose rejections are problems
+//! - [`extract`]: `Json`, `LenientJson`, `Path`, `Query` whose rejections are problems; `Json`
+//!   also answers, with room for the headers the edge adds (`answer`)
 //! - [`integer`]: integers in JSON bodies read exactly (`3.0` is 3; `3.5` and overflow are refused)
 //! - [`middleware`]: the one place the platform's services are assembled, with the [`Edge`]
 //!   outermost
@@ -11,6 +12,7 @@
 //!   the body cap, deadline, panic net and problem bodies; compression when asked for
 //!   (private: [`middleware::apply`] is how they are used)
 
+mod answer;
 mod compress;
 mod cors;
 mod edge;

@@ -126,8 +126,8 @@ impl IntoResponse for Problem {
             errors: &self.errors,
         };
         let bytes = serde_json::to_vec(&body).unwrap_or_default();
-        let mut response = (self.status, bytes).into_response();
-        response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        let content_type = HeaderValue::from_static("application/problem+json");
+        let mut response = super::answer::with_room(self.status, content_type, bytes.into());
         for (name, value) in self.headers {
             response.headers_mut().insert(name, value);
         }
