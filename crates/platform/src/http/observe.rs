@@ -188,8 +188,10 @@ impl http_body::Body for CountedBody {
     }
 }
 
+/// 1-128 visible ASCII characters, none of them `"` or `\`: an id that goes into JSON log
+/// lines as it is, with nothing to escape (the access line writes it unchecked).
 fn is_sound_id(id: &[u8]) -> bool {
-    (1..=128).contains(&id.len()) && id.iter().all(|b| b.is_ascii_graphic())
+    (1..=128).contains(&id.len()) && id.iter().all(|&b| b.is_ascii_graphic() && b != b'"' && b != b'\\')
 }
 
 /// A new request id: a random (version 4) UUID.
@@ -230,6 +232,18 @@ thread_local! {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn client_ids_are_kept_only_when_logs_can_carry_them_as_they_are() {
+        assert!(is_sound_id(b"trace-me-1"));
+        assert!(is_sound_id(b"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"));
+        assert!(is_sound_id(&[b'a'; 128]));
+        for unsound in
+            [&b""[..], &[b'a'; 129], b"two words", b"say\"hi\"", b"back\\slash", b"tab\there", "caf\u{e9}".as_bytes()]
+        {
+            assert!(!is_sound_id(unsound), "{:?}", String::from_utf8_lossy(unsound));
+        }
+    }
 
     #[test]
     fn new_ids_are_version_4_uuids_and_differ() {
