@@ -151,7 +151,7 @@ impl Service<Request> for Edge {
             None => {}
         }
         if let Some(limiter) = &settings.limiter {
-            match limiter.check(&mut request, self.peer) {
+            match limiter.check(&mut request, self.peer, arrived.into_std()) {
                 LimitCheck::Decided(Verdict::Allowed(headers)) => finish.limit = Some(headers),
                 LimitCheck::Decided(Verdict::Refused(refused)) => return EdgeFuture::answered(refused, finish),
                 LimitCheck::InRedis(verdict) => {

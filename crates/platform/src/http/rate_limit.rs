@@ -165,9 +165,9 @@ impl RateLimiter {
 
     /// The decision for `client` when the state is in this process; `None` when it is in Redis
     /// and [`Self::check_in_redis`] must wait for it.
-    fn check_here(&self, client: &Client) -> Option<Decision> {
+    fn check_here(&self, client: &Client, arrived: Instant) -> Option<Decision> {
         let Store::Local { started, tats, checks } = &self.store else { return None };
-        let now = started.elapsed().as_micros() as u64;
+        let now = arrived.saturating_duration_since(*started).as_micros() as u64;
         if checks.fetch_add(1, Ordering::Relaxed) % 10_000 == 9_999 {
             // Forget clients whose allowance is whole again; bounds the map.
             tats.retain(|_, tat| *tat > now);
@@ -186,9 +186,9 @@ impl RateLimiter {
 
     /// `client`'s allowance as it stands, counting nothing, when the state is in this process;
     /// `None` when it is in Redis and [`Self::peek_in_redis`] must ask.
-    fn peek_here(&self, client: &Client) -> Option<Decision> {
+    fn peek_here(&self, client: &Client, arrived: Instant) -> Option<Decision> {
         let Store::Local { started, tats, .. } = &self.store else { return None };
-        let now = started.elapsed().as_micros() as u64;
+        let now = arrived.saturating_duration_since(*started).as_micros() as u64;
         let tat = tats.get(client).map_or(now, |tat| *tat);
         Some(Decision { allowed: true, until_reset: tat.saturating_sub(now), retry_after: 0 })
     }
@@ -359,20 +359,21 @@ pub(crate) enum Verdict {
 }
 
 impl RateLimiter {
-    /// Counts `request` against its client (`peer` is the connection's address). The
-    /// in-process check is decided at once, so that path costs no boxed future; only a check
-    /// in Redis waits inside one.
-    pub(crate) fn check(self: &Arc<Self>, request: &mut Request, peer: Option<IpAddr>) -> LimitCheck {
+    /// Counts `request`, which `arrived` then, against its client (`peer` is the connection's
+    /// address). The in-process check is decided at once, so that path costs no boxed future;
+    /// only a check in Redis waits inside one. The arrival time is the edge's, so the check
+    /// reads no clock of its own.
+    pub(crate) fn check(self: &Arc<Self>, request: &mut Request, peer: Option<IpAddr>, arrived: Instant) -> LimitCheck {
         let client = self.client_of(request, peer);
         if is_exempt(request.uri().path()) {
-            if let Some(allowance) = self.peek_here(&client) {
+            if let Some(allowance) = self.peek_here(&client, arrived) {
                 return LimitCheck::Decided(Verdict::Allowed(self.headers(&allowance)));
             }
             let limiter = self.clone();
             let peeked = async move { Verdict::Allowed(limiter.headers(&limiter.peek_in_redis(client).await)) };
             return LimitCheck::InRedis(Box::pin(peeked));
         }
-        if let Some(decision) = self.check_here(&client) {
+        if let Some(decision) = self.check_here(&client, arrived) {
             return LimitCheck::Decided(self.verdict(&decision));
         }
         let limiter = self.clone();
