@@ -85,7 +85,7 @@ impl std::fmt::Display for Client {
 #[derive(Debug)]
 pub struct RateLimiter {
     /// `X-RateLimit-Limit`, the same on every answer.
-    limit_header: HeaderValue,
+    requests: u64,
     interval: u64,
     tolerance: u64,
     store: Store,
@@ -159,8 +159,7 @@ impl RateLimiter {
     fn with_store(limit: RateLimit, store: Store, keys: Arc<AuthKeys>, client_header: Option<HeaderName>) -> Self {
         let interval = (limit.period.as_micros() / u128::from(limit.requests)).max(1) as u64;
         let tolerance = interval * u64::from(limit.requests - 1);
-        let limit_header = HeaderValue::from(limit.requests);
-        Self { limit_header, interval, tolerance, store, keys, client_header }
+        Self { requests: limit.requests.into(), interval, tolerance, store, keys, client_header }
     }
 
     /// The decision for `client` when the state is in this process; `None` when it is in Redis
@@ -263,38 +262,22 @@ impl RateLimiter {
         } else {
             0
         };
-        LimitHeaders {
-            limit: self.limit_header.clone(),
-            remaining: number_value(REMAINING_SLOT, remaining),
-            reset: number_value(RESET_SLOT, decision.until_reset.div_ceil(1_000_000)),
-        }
+        LimitHeaders::of([self.requests, remaining, decision.until_reset.div_ceil(1_000_000)])
     }
 }
 
-const REMAINING_SLOT: usize = 0;
-const RESET_SLOT: usize = 1;
-
 thread_local! {
-    /// The last `X-RateLimit-Remaining` and `X-RateLimit-Reset` made on this thread, with
-    /// their numbers: consecutive answers mostly repeat them (a client's burst, probes, which
-    /// count nothing), and a header made anew is an allocation and a free, a clone is not.
-    static LAST_VALUES: RefCell<[Option<(u64, HeaderValue)>; 2]> = const { RefCell::new([None, None]) };
-}
-
-/// `number` as a header value, from the thread's last one in `slot` when it is the same.
-fn number_value(slot: usize, number: u64) -> HeaderValue {
-    LAST_VALUES.with_borrow_mut(|last| match &last[slot] {
-        Some((cached, value)) if *cached == number => value.clone(),
-        _ => {
-            let value = HeaderValue::from(number);
-            last[slot] = Some((number, value.clone()));
-            value
-        }
-    })
+    /// The last `X-RateLimit-*` values made on this thread, with their numbers (limit,
+    /// remaining, reset): consecutive answers mostly repeat them (probes, which count nothing,
+    /// the same client's next request within a second), and a header made anew is an
+    /// allocation and a free, a clone is not. One look-up for the three: as two it cost about
+    /// 150 instructions more per request (BENCHMARKS.md). Per thread, so no two cores share
+    /// the values' reference counts.
+    static LAST_HEADERS: RefCell<Option<([u64; 3], LimitHeaders)>> = const { RefCell::new(None) };
 }
 
 /// The `X-RateLimit-*` headers of one answer.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub(crate) struct LimitHeaders {
     limit: HeaderValue,
     remaining: HeaderValue,
@@ -302,6 +285,29 @@ pub(crate) struct LimitHeaders {
 }
 
 impl LimitHeaders {
+    /// The headers for `[limit, remaining, reset]`, reusing the thread's last values that are
+    /// the same.
+    fn of(numbers: [u64; 3]) -> Self {
+        LAST_HEADERS.with_borrow_mut(|last| {
+            if let Some((made, headers)) = last.as_ref() {
+                if *made == numbers {
+                    return headers.clone();
+                }
+            }
+            let reuse = |at: usize, value: fn(&LimitHeaders) -> &HeaderValue| match last.as_ref() {
+                Some((made, headers)) if made[at] == numbers[at] => value(headers).clone(),
+                _ => HeaderValue::from(numbers[at]),
+            };
+            let headers = Self {
+                limit: reuse(0, |h| &h.limit),
+                remaining: reuse(1, |h| &h.remaining),
+                reset: reuse(2, |h| &h.reset),
+            };
+            *last = Some((numbers, headers.clone()));
+            headers
+        })
+    }
+
     pub(crate) fn add_to(self, response: &mut Response) {
         let headers = response.headers_mut();
         headers.insert(LIMIT.clone(), self.limit);
@@ -421,6 +427,15 @@ mod tests {
         assert_eq!(refused.retry_after, 12_000_000);
         let (later, _) = gcra(tat, now + 12_000_000, interval, tolerance);
         assert!(later.allowed);
+    }
+
+    #[test]
+    fn limit_headers_say_their_numbers_whatever_the_thread_made_before() {
+        let text = |h: &LimitHeaders| [&h.limit, &h.remaining, &h.reset].map(|v| v.to_str().unwrap().to_owned());
+        for numbers in [[100, 99, 1], [100, 99, 1], [100, 98, 1], [7, 98, 1], [7, 98, 0], [100, 99, 1]] {
+            let expected = numbers.map(|n| n.to_string());
+            assert_eq!(text(&LimitHeaders::of(numbers)), expected, "{numbers:?}");
+        }
     }
 
     #[test]
