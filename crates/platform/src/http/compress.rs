@@ -15,13 +15,18 @@ use tower_http::compression::CompressionLayer;
 
 /// The answer of `inner` to `request`, compressed as `Accept-Encoding` asks. Boxed: only
 /// requests that [`asks_for_encoding`] come this way.
-pub(crate) fn compressed<S>(inner: S, request: Request) -> BoxFuture<'static, Result<Response, Infallible>>
+pub(crate) fn compressed<S>(inner: S, request: Request) -> BoxFuture<'static, Response>
 where
     S: Service<Request, Response = Response, Error = Infallible> + Send + 'static,
     S::Future: Send + 'static,
 {
     let answer = CompressionLayer::new().layer(inner).oneshot(request);
-    answer.map(|result| result.map(|response| response.map(Body::new))).boxed()
+    answer
+        .map(|result| {
+            let Ok(response) = result;
+            response.map(Body::new)
+        })
+        .boxed()
 }
 
 /// True when `Accept-Encoding` names anything but `identity` (tower-http then decides, by the

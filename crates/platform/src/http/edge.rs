@@ -34,7 +34,7 @@ use axum::{
     routing::future::RouteFuture,
     serve::IncomingStream,
 };
-use futures_util::future::{BoxFuture, Either};
+use futures_util::future::BoxFuture;
 use tokio::{net::TcpListener, task::futures::TaskLocalFuture, time::Instant};
 use tower::Service;
 
@@ -79,9 +79,9 @@ impl Edge {
     }
 }
 
-/// The answer of the router below the edge: compressed when the request asks for it (rare
-/// enough to be boxed), else straight from the guard.
-type Handled = Either<GuardFuture<RouteFuture<Infallible>>, BoxFuture<'static, Result<Response, Infallible>>>;
+/// The answer of the router below the edge, under the guard; compressed (in the guard's boxed
+/// variant) when the request asks for it.
+type Handled = GuardFuture<RouteFuture<Infallible>>;
 
 /// Calls the router under the guard, through compression when the request asks for it.
 ///
@@ -91,9 +91,10 @@ type Handled = Either<GuardFuture<RouteFuture<Infallible>>, BoxFuture<'static, R
 #[inline(always)]
 fn handle(settings: &EdgeSettings, router: &mut Router, request: Request, arrived: Instant, compress: bool) -> Handled {
     if compress {
-        return Either::Right(compress::compressed(Guard::new(router.clone(), settings.guard, arrived), request));
+        let answer = compress::compressed(Guard::new(router.clone(), settings.guard, arrived), request);
+        return GuardFuture::Boxed { answer };
     }
-    Either::Left(guard::call(settings.guard, arrived, router, request))
+    guard::call(settings.guard, arrived, router, request)
 }
 
 /// The request headers the edge reads (the request id, `Origin`, `Accept-Encoding`), found in

@@ -134,8 +134,10 @@ pin_project_lite::pin_project! {
             deadline: Instant,
             timeout: Duration,
         },
-        /// Reading a bare error's body to put it in a problem (rare, so boxed).
-        Rewriting { rewriting: BoxFuture<'static, Response> },
+        /// An answer in a box: a bare error's problem body being read (rare), or a compressed
+        /// answer (only requests that ask for an encoding; the edge's `handle`). One variant
+        /// here rather than an `Either` around this future: one move and one poll less.
+        Boxed { answer: BoxFuture<'static, Response> },
     }
 }
 
@@ -167,14 +169,14 @@ where
                     timed_out(*timeout)
                 }
             },
-            GuardProjection::Rewriting { rewriting } => return rewriting.as_mut().poll(cx).map(Ok),
+            GuardProjection::Boxed { answer } => return answer.as_mut().poll(cx).map(Ok),
         };
         if !lacks_problem_body(&response) {
             return Poll::Ready(Ok(response));
         }
-        let mut rewriting: BoxFuture<'static, Response> = Box::pin(with_problem_body(response));
-        let polled = rewriting.as_mut().poll(cx).map(Ok);
-        self.set(GuardFuture::Rewriting { rewriting });
+        let mut answer: BoxFuture<'static, Response> = Box::pin(with_problem_body(response));
+        let polled = answer.as_mut().poll(cx).map(Ok);
+        self.set(GuardFuture::Boxed { answer });
         polled
     }
 }

@@ -84,7 +84,7 @@ impl std::fmt::Display for Client {
 /// The rate limiter shared by every request.
 #[derive(Debug)]
 pub struct RateLimiter {
-    /// `X-RateLimit-Limit`, the same on every answer.
+    /// Requests per period: `X-RateLimit-Limit`, the same on every answer.
     requests: u64,
     interval: u64,
     tolerance: u64,
