@@ -140,11 +140,13 @@ impl Service<Request> for Edge {
     fn call(&mut self, mut request: Request) -> Self::Future {
         let settings = &self.settings;
         let seen = EdgeHeaders::of(request.headers());
+        // `finish` takes the observation before anything reads it: read first, it was kept in a
+        // slot of its own and copied into `finish` (200 bytes).
         let observed = Observed::start(&request, seen.request_id, settings.metrics.as_ref(), self.peer);
-        let (request_id, arrived) = (observed.request_id().clone(), observed.arrived());
+        let mut finish = Finish { settings: settings.clone(), observed, cors: None, limit: None };
+        let (request_id, arrived) = (finish.observed.request_id().clone(), finish.observed.arrived());
         let compress = settings.compress && compress::asks_for_encoding(seen.accept_encoding);
         let cors = settings.cors.as_ref().map(|policy| policy.answer(request.method(), seen.origin));
-        let mut finish = Finish { settings: settings.clone(), observed, cors: None, limit: None };
         // CORS before the limit, so preflight requests count against no one.
         match cors {
             Some(CorsAnswer::Preflight(response)) => return EdgeFuture::answered(response, finish),
