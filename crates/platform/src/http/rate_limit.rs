@@ -271,8 +271,7 @@ thread_local! {
     /// remaining, reset): consecutive answers mostly repeat them (probes, which count nothing,
     /// the same client's next request within a second), and a header made anew is an
     /// allocation and a free, a clone is not. One look-up for the three: as two it cost about
-    /// 150 instructions more per request (BENCHMARKS.md). Per thread, so no two cores share
-    /// the values' reference counts.
+    /// 150 instructions more per request (BENCHMARKS.md).
     static LAST_HEADERS: RefCell<Option<([u64; 3], LimitHeaders)>> = const { RefCell::new(None) };
 }
 
