@@ -35,7 +35,7 @@ use axum::{
     serve::IncomingStream,
 };
 use futures_util::future::BoxFuture;
-use tokio::{net::TcpListener, task::futures::TaskLocalFuture, time::Instant};
+use tokio::{net::TcpListener, time::Instant};
 use tower::Service;
 
 use super::{
@@ -46,7 +46,7 @@ use super::{
     rate_limit::{LimitCheck, LimitHeaders, RateLimiter, Verdict},
     routes::RouteTemplates,
 };
-use crate::{metrics::Metrics, telemetry};
+use crate::metrics::Metrics;
 
 /// What every request's edge shares.
 #[derive(Debug)]
@@ -144,7 +144,7 @@ impl Service<Request> for Edge {
         // slot of its own and copied into `finish` (200 bytes).
         let observed = Observed::start(&request, seen.request_id, settings.metrics.as_ref(), self.peer);
         let mut finish = Finish { settings: settings.clone(), observed, cors: None, limit: None };
-        let (request_id, arrived) = (finish.observed.request_id().clone(), finish.observed.arrived());
+        let arrived = finish.observed.arrived();
         let compress = settings.compress && compress::asks_for_encoding(seen.accept_encoding);
         let cors = settings.cors.as_ref().map(|policy| policy.answer(request.method(), seen.origin));
         // CORS before the limit, so preflight requests count against no one.
@@ -162,8 +162,7 @@ impl Service<Request> for Edge {
                     let waiting = async move {
                         match verdict.await {
                             Verdict::Allowed(headers) => {
-                                let handled = handle(&settings, &mut router, request, arrived, compress);
-                                let Ok(mut response) = telemetry::in_request(request_id, handled).await;
+                                let Ok(mut response) = handle(&settings, &mut router, request, arrived, compress).await;
                                 headers.add_to(&mut response);
                                 response
                             }
@@ -175,7 +174,7 @@ impl Service<Request> for Edge {
                 }
             }
         }
-        let handled = telemetry::in_request(request_id, handle(settings, &mut self.router, request, arrived, compress));
+        let handled = handle(settings, &mut self.router, request, arrived, compress);
         EdgeFuture { state: EdgeState::Handling { handled }, finish: Some(finish) }
     }
 }
@@ -218,7 +217,7 @@ pin_project_lite::pin_project! {
         /// Answered by the edge itself (a preflight, a 429).
         Answered { response: Option<Response> },
         /// The router is answering, inside the request's log scope.
-        Handling { #[pin] handled: TaskLocalFuture<HeaderValue, Handled> },
+        Handling { #[pin] handled: Handled },
         /// The rate limit waits for Redis, then the rest of the stack answers.
         Waiting { waiting: BoxFuture<'static, Response> },
     }
@@ -239,16 +238,28 @@ impl Future for EdgeFuture {
             // A future is not polled again once it is ready.
             EdgeStateProjection::Answered { response } => response.take().unwrap_or_default(),
             EdgeStateProjection::Handling { handled } => {
-                let Ok(response) = std::task::ready!(handled.poll(cx));
+                let Ok(response) = std::task::ready!(in_scope(this.finish, || handled.poll(cx)));
                 response
             }
-            EdgeStateProjection::Waiting { waiting } => std::task::ready!(waiting.as_mut().poll(cx)),
+            EdgeStateProjection::Waiting { waiting } => {
+                std::task::ready!(in_scope(this.finish, || waiting.as_mut().poll(cx)))
+            }
         };
         if let Some(finish) = this.finish.as_mut() {
             finish.apply(&mut response);
             *this.finish = None;
         }
         Poll::Ready(Ok(response))
+    }
+}
+
+/// Polls the router's answer in the request's log scope (`finish` is there until it is
+/// finished). The scope is entered here, in the edge's own poll, rather than by a wrapper
+/// around the router's future, which moved that whole future once more and cloned the id.
+fn in_scope<R>(finish: &mut Option<Finish>, poll: impl FnOnce() -> R) -> R {
+    match finish {
+        Some(finish) => finish.observed.in_scope(poll),
+        None => poll(),
     }
 }
 

@@ -35,10 +35,7 @@ use axum::{
     response::{IntoResponse, Response},
     routing::future::RouteFuture,
 };
-use futures_util::{
-    FutureExt as _,
-    future::{BoxFuture, CatchUnwind},
-};
+use futures_util::future::BoxFuture;
 use http_body_util::{BodyExt as _, Limited};
 use tokio::time::{Instant, Sleep};
 use tower::{Layer, Service};
@@ -73,7 +70,7 @@ pub(crate) fn call(
     // route's service (its layers, the handler) is called at the future's first poll (axum
     // calls it through tower's `Oneshot`). A guard around the call moved the request twice
     // more, about 130 instructions per request.
-    let future = if has_body {
+    let handled = if has_body {
         // The cap is enforced here; axum's own 2 MB default for extractors would be a second
         // one, so it is switched off for this request (only requests with a body pay for that).
         let request = request.map(|body| Body::new(Limited::new(body, max_body_bytes)));
@@ -81,7 +78,6 @@ pub(crate) fn call(
     } else {
         router.call(request)
     };
-    let handled = AssertUnwindSafe(future).catch_unwind();
     if unbounded {
         GuardFuture::Unbounded { handled }
     } else {
@@ -122,14 +118,16 @@ pin_project_lite::pin_project! {
     /// The answer of [`Guard`]: one decided before the handler ran, or the handler's, caught if
     /// it panics and cut off at the deadline unless the request is exempt; an error answer
     /// without a JSON body is then given a problem body. A named future rather than a boxed
-    /// `async` block: one allocation less per request.
+    /// `async` block: one allocation less per request. Panics are caught around each poll of
+    /// `handled` ([`poll_caught`]) rather than by a `CatchUnwind` wrapped around it, which moved
+    /// the router's whole future once more.
     #[project = GuardProjection]
     pub(crate) enum GuardFuture<F> {
         Answered { response: Option<Response> },
-        Unbounded { #[pin] handled: CatchUnwind<AssertUnwindSafe<F>> },
+        Unbounded { #[pin] handled: F },
         /// `timer` is set the first time the handler is not ready: see the module documentation.
         Bounded {
-            #[pin] handled: CatchUnwind<AssertUnwindSafe<F>>,
+            #[pin] handled: F,
             #[pin] timer: Option<Sleep>,
             deadline: Instant,
             timeout: Duration,
@@ -151,11 +149,11 @@ where
         let response = match self.as_mut().project() {
             // A future is not polled again once it is ready.
             GuardProjection::Answered { response } => response.take().unwrap_or_default(),
-            GuardProjection::Unbounded { handled } => match ready!(handled.poll(cx)) {
+            GuardProjection::Unbounded { handled } => match ready!(poll_caught(handled, cx)) {
                 Ok(Ok(response)) => response,
                 Err(panic) => panicked(panic),
             },
-            GuardProjection::Bounded { handled, mut timer, deadline, timeout } => match handled.poll(cx) {
+            GuardProjection::Bounded { handled, mut timer, deadline, timeout } => match poll_caught(handled, cx) {
                 Poll::Ready(Ok(Ok(response))) => response,
                 Poll::Ready(Err(panic)) => panicked(panic),
                 Poll::Pending => {
@@ -178,6 +176,14 @@ where
         let polled = answer.as_mut().poll(cx).map(Ok);
         self.set(GuardFuture::Boxed { answer });
         polled
+    }
+}
+
+/// Polls `handled`, catching a panic of the handler as the answer's error.
+fn poll_caught<F: Future>(handled: Pin<&mut F>, cx: &mut Context<'_>) -> Poll<Result<F::Output, Box<dyn Any + Send>>> {
+    match std::panic::catch_unwind(AssertUnwindSafe(|| handled.poll(cx))) {
+        Ok(polled) => polled.map(Ok),
+        Err(panic) => Poll::Ready(Err(panic)),
     }
 }
 

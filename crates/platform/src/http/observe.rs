@@ -1,6 +1,6 @@
 //! What the edge records of each request: the request id (kept from the client when sound,
 //! else generated; carried by every line logged inside the request through
-//! [`telemetry::in_request`]), one access-log line and the request metrics.
+//! [`Observed::in_scope`]), one access-log line and the request metrics.
 
 use std::{
     cell::RefCell,
@@ -37,7 +37,9 @@ pub(crate) struct Observed {
     method: Method,
     uri: Uri,
     client: Option<IpAddr>,
-    request_id: HeaderValue,
+    /// `None` once the id has gone to the response. While the router answers, it is also the
+    /// request's log scope ([`Self::in_scope`]).
+    request_id: Option<HeaderValue>,
     /// Counts the request in flight until it is recorded (or the client goes away).
     in_flight: Option<InFlight>,
 }
@@ -59,7 +61,7 @@ impl Observed {
             method: request.method().clone(),
             uri: request.uri().clone(),
             client,
-            request_id,
+            request_id: Some(request_id),
             in_flight: metrics.map(Metrics::start_request),
         }
     }
@@ -69,8 +71,10 @@ impl Observed {
         self.started
     }
 
-    pub(crate) fn request_id(&self) -> &HeaderValue {
-        &self.request_id
+    /// Runs `work` (a poll of the request's future) in the request's log scope: lines it logs
+    /// carry the id. The id itself is lent to the scope, not cloned for it.
+    pub(crate) fn in_scope<R>(&mut self, work: impl FnOnce() -> R) -> R {
+        telemetry::scoped(&mut self.request_id, work)
     }
 
     pub(crate) fn path(&self) -> &str {
@@ -86,10 +90,11 @@ impl Observed {
             in_flight.metrics().record_request(&self.method, route, response.status(), elapsed);
         }
         let error = response.extensions().get::<InternalError>().map(|InternalError(cause)| cause.clone());
+        let request_id = self.request_id.take().unwrap_or_else(|| HeaderValue::from_static("-"));
         match http_body::Body::size_hint(response.body()).exact() {
             Some(bytes) => telemetry::log_access(&AccessRecord {
                 // Sound ids are visible ASCII: `from_utf8` checks that faster than `to_str`.
-                request_id: std::str::from_utf8(self.request_id.as_bytes()).unwrap_or(""),
+                request_id: std::str::from_utf8(request_id.as_bytes()).unwrap_or(""),
                 method: self.method.as_str(),
                 route,
                 path: self.uri.path(),
@@ -103,7 +108,7 @@ impl Observed {
             // is written when the body is done, with the bytes it sent.
             None => {
                 let line = PendingLine {
-                    request_id: self.request_id.clone(),
+                    request_id: request_id.clone(),
                     method: self.method.clone(),
                     route: route.map(Box::from),
                     uri: self.uri.clone(),
@@ -116,7 +121,6 @@ impl Observed {
                 *response.body_mut() = Body::new(CountedBody { inner: body, sent: 0, line: Some(line) });
             }
         }
-        let request_id = std::mem::replace(&mut self.request_id, HeaderValue::from_static(""));
         response.headers_mut().insert(REQUEST_ID.clone(), request_id);
     }
 }

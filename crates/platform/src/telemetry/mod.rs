@@ -20,7 +20,8 @@ mod json;
 
 pub use access::{AccessRecord, log_access};
 pub use batch_writer::{BatchWriter, FlushGuard};
-pub use context::{RequestScope, in_request};
+pub(crate) use context::scoped;
+pub use context::{InRequest, RequestScope, in_request};
 
 /// Installs the global subscriber writing to `writer`; a second call is a no-op (tests).
 ///
