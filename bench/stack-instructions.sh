@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Instructions per request on GET /health/live, counted by valgrind's callgrind: the same
-# variants as bench/stack.sh (stack, noaccess, quiet, bare), but a count of user-space
-# instructions, which does not move with the load of a shared machine. Kernel work (sockets)
-# is not counted, so these ratios are larger than the req/s ratios of bench/stack.sh.
+# Instructions per request on GET /health/live, counted by valgrind's callgrind: the variants
+# of bench/stack.sh (stack, quiet, bare), noaccess (no access line), each part switched off in
+# turn (nolimit, nocors, nometrics) and min (every part that can be off, off), as a count of
+# user-space instructions, which does not move with the load of a shared machine. Kernel work
+# (sockets) is not counted, so these ratios are larger than the req/s ratios of
+# bench/stack.sh.
 #
 # Each server runs under callgrind; after a warm-up the counters are zeroed, wrk sends
 # keep-alive requests for a few seconds (-t1 -c4), the counters are dumped, and the total is
@@ -38,12 +40,23 @@ under_callgrind() {
     FERRUM_PIDS+=("$!")
 }
 FLAGS=(--log-format json --metrics true --compress true --cors https://app.example --limit 1000000000-S)
-under_callgrind stack "$BIN" --listen 127.0.0.1:PORT --database-url "sqlite://$TMP/s.db" "${FLAGS[@]}" --log-level info
-under_callgrind noaccess "$BIN" --listen 127.0.0.1:PORT --database-url "sqlite://$TMP/n.db" "${FLAGS[@]}" \
-    --log-level info,ferrum::access=off
-under_callgrind quiet "$BIN" --listen 127.0.0.1:PORT --database-url "sqlite://$TMP/q.db" "${FLAGS[@]}" --log-level warn
+ferrum_variant() {
+    local name=$1
+    shift
+    under_callgrind "$name" "$BIN" --listen 127.0.0.1:PORT --database-url "sqlite://$TMP/$name.db" "$@"
+}
+ferrum_variant stack "${FLAGS[@]}" --log-level info
+ferrum_variant noaccess "${FLAGS[@]}" --log-level info,ferrum::access=off
+ferrum_variant quiet "${FLAGS[@]}" --log-level warn
+# One part off at a time, the access line on: what each part costs.
+ferrum_variant nolimit --log-format json --metrics true --compress true --cors https://app.example --log-level info
+ferrum_variant nocors --log-format json --metrics true --compress true --limit 1000000000-S --log-level info
+ferrum_variant nometrics --log-format json --metrics false --compress true --cors https://app.example \
+    --limit 1000000000-S --log-level info
+# Every part that can be switched off, off: what is left is the edge itself (request id, guard).
+ferrum_variant min --log-format json --metrics false --compress false --log-level warn
 under_callgrind bare "$BARE" 127.0.0.1:PORT
-VARIANTS=(stack noaccess quiet bare)
+VARIANTS=(stack noaccess quiet nolimit nocors nometrics min bare)
 
 for _ in $(seq 1 600); do
     up=1
@@ -85,4 +98,5 @@ for name in "${VARIANTS[@]}"; do
         "$(awk -v a="${PER[$name]}" -v b="${PER[bare]}" 'BEGIN { printf "%.2f", a / b }')"
 done
 echo
-echo "- stack: every part of the platform stack on, access log at info; noaccess: the same with ferrum::access=off; quiet: --log-level warn; bare: plain axum"
+echo "- stack: every part of the platform stack on, access log at info; noaccess: the same with ferrum::access=off; quiet: --log-level warn"
+echo "- nolimit, nocors, nometrics: stack with that one part off; min: no rate limit, CORS, metrics or compression, --log-level warn (the request id and the guard remain); bare: plain axum"
