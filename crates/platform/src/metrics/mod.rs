@@ -1,18 +1,20 @@
 //! Prometheus metrics (SPEC 1.6): `GET /metrics` in the text format, no auth.
 //!
-//! Request series are recorded by the `observe` middleware through [`Metrics::record_request`],
-//! gRPC calls by the layer [`track_grpc`] puts on the gRPC routes;
+//! HTTP request series are recorded by the edge through [`Metrics::record_request`], into
+//! atomics of our own (`requests`, which says why), gRPC calls by the layer [`track_grpc`] puts
+//! on the gRPC routes;
 //! gauges (in-flight requests, database connections) and the process series are read when
 //! Prometheus scrapes, so they cost nothing between scrapes. The series are listed in README.md.
 //!
 //! Each server owns its recorder instead of installing the process-global one: tests run many
 //! servers in one process, a global recorder can be installed only once, and one shared registry
-//! would mix their counts. Series are registered through the `metrics` macros under
+//! would mix their counts. The exporter's series are registered through the `metrics` macros under
 //! [`metrics::with_local_recorder`], which only needs the recorder for the registration itself;
 //! the returned handles then record into it from any thread.
 
 mod grpc;
 mod process;
+mod requests;
 
 use std::{
     collections::HashMap,
@@ -30,11 +32,12 @@ use axum::{
     http::{HeaderValue, Method, StatusCode, header},
     response::IntoResponse,
 };
-use metrics::{Counter, Histogram, Unit};
+use metrics::Unit;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle, PrometheusRecorder};
 use parking_lot::RwLock;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
+use self::requests::{DURATION_BUCKETS, RequestSeries};
 use crate::{
     BuildInfo, Db,
     db::{PoolStats, SqliteStats},
@@ -54,42 +57,19 @@ pub const BUILD_INFO: &str = "ferrum_build_info";
 /// The route label of requests that matched no route: the raw path would be unbounded.
 pub const UNMATCHED: &str = "unmatched";
 
-/// Latency buckets in seconds: fine below 10 ms, where a healthy request lands, up to the
-/// longest request timeout anyone should configure.
-const DURATION_BUCKETS: &[f64] =
-    &[0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
-
-/// How often buffered latency samples are folded into the histogram buckets. The exporter
-/// buffers every sample until then, so this bounds that memory when nobody scrapes.
+/// How often buffered gRPC latency samples are folded into the histogram buckets. The exporter
+/// buffers every sample until then, so this bounds that memory when nobody scrapes. (The HTTP
+/// request series are counted into their buckets at once: `requests`.)
 pub const UPKEEP_PERIOD: Duration = Duration::from_secs(5);
-
-/// The counter and histogram of one method, route and status.
-struct RequestSeries {
-    method: &'static str,
-    status: u16,
-    requests: Counter,
-    duration: Histogram,
-}
-
-impl RequestSeries {
-    fn is(&self, method: &str, status: u16) -> bool {
-        self.method == method && self.status == status
-    }
-
-    fn observe(&self, seconds: f64) {
-        self.requests.increment(1);
-        self.duration.record(seconds);
-    }
-}
 
 /// One server's metrics: its recorder and the handles the request path records into.
 pub struct Metrics {
     recorder: PrometheusRecorder,
     handle: PrometheusHandle,
     in_flight: AtomicI64,
-    /// Request series by route template. The handles are cached here so that recording a
-    /// request costs a map lookup and two atomic updates, with no allocation: the exporter's
-    /// own registration builds and hashes a labelled key every time (BENCHMARKS.md).
+    /// Request series by route template, kept here rather than in the exporter
+    /// (`requests`): recording a request costs a map lookup and three atomic adds, with no
+    /// allocation.
     series: RwLock<HashMap<Box<str>, Vec<RequestSeries>, foldhash::fast::RandomState>>,
     /// gRPC call series, recorded by [`track_grpc`].
     grpc: grpc::GrpcSeries,
@@ -107,8 +87,7 @@ impl Metrics {
         let builder = PrometheusBuilder::new();
         // This only refuses an empty bucket list, which DURATION_BUCKETS is not.
         let builder = builder
-            .set_buckets_for_metric(Matcher::Full(REQUEST_DURATION.into()), DURATION_BUCKETS)
-            .and_then(|builder| builder.set_buckets_for_metric(Matcher::Full(GRPC_HANDLING.into()), DURATION_BUCKETS))
+            .set_buckets_for_metric(Matcher::Full(GRPC_HANDLING.into()), &DURATION_BUCKETS)
             .unwrap_or_else(|_| PrometheusBuilder::new());
         let recorder = builder.build_recorder();
         let handle = recorder.handle();
@@ -145,9 +124,8 @@ impl Metrics {
         let method = method_label(method);
         let route = route.unwrap_or(UNMATCHED);
         let status = status.as_u16();
-        let seconds = elapsed.as_secs_f64();
         if let Some(known) = self.series.read().get(route).and_then(|list| list.iter().find(|s| s.is(method, status))) {
-            known.observe(seconds);
+            known.observe(elapsed);
             return;
         }
         // First request of this method, route and status: register its series once.
@@ -156,23 +134,11 @@ impl Metrics {
         let index = match list.iter().position(|s| s.is(method, status)) {
             Some(index) => index,
             None => {
-                list.push(self.register(method, route, status));
+                list.push(RequestSeries::new(method, status));
                 list.len() - 1
             }
         };
-        list[index].observe(seconds);
-    }
-
-    fn register(&self, method: &'static str, route: &str, status: u16) -> RequestSeries {
-        metrics::with_local_recorder(&self.recorder, || {
-            let labels = [("method", method.to_owned()), ("route", route.to_owned()), ("status", status.to_string())];
-            RequestSeries {
-                method,
-                status,
-                requests: metrics::counter!(REQUESTS, &labels),
-                duration: metrics::histogram!(REQUEST_DURATION, &labels),
-            }
-        })
+        list[index].observe(elapsed);
     }
 
     /// Renders every series, reading the gauges now: in-flight requests, the database's
@@ -185,12 +151,17 @@ impl Metrics {
             }
         });
         let mut text = self.handle.render();
+        {
+            let series = self.series.read();
+            let each = series.iter().flat_map(|(route, list)| list.iter().map(move |one| (&**route, one)));
+            requests::render(&mut text, each);
+        }
         process::render(&mut text);
         text
     }
 
-    /// Folds buffered latency samples into the histograms every [`UPKEEP_PERIOD`] until `stop`
-    /// resolves. Spawn it beside the server.
+    /// Folds buffered gRPC latency samples into their histograms every [`UPKEEP_PERIOD`] until
+    /// `stop` resolves. Spawn it beside the server.
     pub async fn run_upkeep(self: Arc<Self>, stop: impl Future<Output = ()>) {
         let mut every = tokio::time::interval(UPKEEP_PERIOD);
         every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -273,12 +244,6 @@ fn record_pool(stats: PoolStats) {
 
 /// HELP lines; a description whose series never gets a value is not rendered.
 fn describe() {
-    metrics::describe_counter!(REQUESTS, "HTTP requests served, by method, route template and status.");
-    metrics::describe_histogram!(
-        REQUEST_DURATION,
-        Unit::Seconds,
-        "Time from receiving an HTTP request to sending its response head."
-    );
     metrics::describe_gauge!(IN_FLIGHT, "HTTP requests being served now.");
     metrics::describe_counter!(GRPC_HANDLED, "gRPC calls completed, by service, method and status code.");
     metrics::describe_histogram!(
