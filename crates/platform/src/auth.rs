@@ -2,17 +2,25 @@
 //! every scope. Modules guard their routers with [`require`]; handlers read the verified
 //! [`Claims`] from the request extensions when they need the caller.
 
-use std::{collections::HashMap, sync::Arc, time::Duration};
+use std::{
+    collections::HashMap,
+    convert::Infallible,
+    future::{Ready, ready},
+    sync::Arc,
+    task::{Context, Poll},
+    time::Duration,
+};
 
 use axum::{
     extract::{MatchedPath, Request, State},
     http::{HeaderValue, Method, StatusCode, header},
-    middleware::{self, Next},
     response::{IntoResponse, Response},
 };
 use dashmap::DashMap;
+use futures_util::future::Either;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, errors::ErrorKind};
 use serde::{Deserialize, Serialize};
+use tower::{Layer, Service};
 use utoipa::{OpenApi, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
@@ -246,14 +254,53 @@ pub fn require<S: Clone + Send + Sync + 'static>(
     scope: Scope,
 ) -> OpenApiRouter<S> {
     let methods = Arc::new(DocumentedMethods::of(router.get_openapi()));
-    router.route_layer(middleware::from_fn_with_state(Guard { keys, scope, methods }, guard))
+    router.route_layer(Guard { keys, scope, methods })
 }
 
+/// The layer [`require`] puts on the routes: a named service and future rather than axum's
+/// `from_fn`, which per request cloned the route's boxed service (an allocation), built a `Next`
+/// and boxed the guard's `async` body; every check here is made before the route is called,
+/// with nothing to wait for.
 #[derive(Clone)]
 struct Guard {
     keys: Arc<AuthKeys>,
     scope: Scope,
     methods: Arc<DocumentedMethods>,
+}
+
+impl<S> Layer<S> for Guard {
+    type Service = Guarded<S>;
+
+    fn layer(&self, route: S) -> Guarded<S> {
+        Guarded { guard: self.clone(), route }
+    }
+}
+
+/// A route behind [`Guard`].
+#[derive(Clone)]
+struct Guarded<S> {
+    guard: Guard,
+    route: S,
+}
+
+impl<S> Service<Request> for Guarded<S>
+where
+    S: Service<Request, Response = Response, Error = Infallible>,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = Either<Ready<Result<Response, Infallible>>, S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.route.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: Request) -> Self::Future {
+        match self.guard.refusal(&mut request) {
+            None => Either::Right(self.route.call(request)),
+            Some(refused) => Either::Left(ready(Ok(refused))),
+        }
+    }
 }
 
 /// The methods each path template of an OpenAPI document serves.
@@ -285,24 +332,28 @@ impl DocumentedMethods {
     }
 }
 
-async fn guard(State(Guard { keys, scope, methods }): State<Guard>, mut request: Request, next: Next) -> Response {
-    if methods.refuse(&request) {
-        // As the router answers it: a bare 405, given its `Allow` by the router and its problem
-        // body by the edge.
-        return StatusCode::METHOD_NOT_ALLOWED.into_response();
+impl Guard {
+    /// The answer that refuses `request`, if any; when none, the request goes on to its route
+    /// with its verified [`Claims`] in its extensions.
+    fn refusal(&self, request: &mut Request) -> Option<Response> {
+        if self.methods.refuse(request) {
+            // As the router answers it: a bare 405, given its `Allow` by the router and its
+            // problem body by the edge.
+            return Some(StatusCode::METHOD_NOT_ALLOWED.into_response());
+        }
+        // The rate limiter may have verified this request's token already.
+        let verified = request.extensions_mut().remove::<Claims>().map(Ok);
+        let claims = match verified.unwrap_or_else(|| bearer(request).and_then(|token| self.keys.verify(token))) {
+            Ok(claims) => claims,
+            Err(error) => return Some(Problem::from(error).into_response()),
+        };
+        if !claims.has_scope(self.scope) {
+            let lacks = format!("the token lacks the `{}` scope", self.scope.name());
+            return Some(Problem::new(StatusCode::FORBIDDEN, lacks).into_response());
+        }
+        request.extensions_mut().insert(claims);
+        None
     }
-    // The rate limiter may have verified this request's token already.
-    let verified = request.extensions_mut().remove::<Claims>().map(Ok);
-    let claims = match verified.unwrap_or_else(|| bearer(&request).and_then(|token| keys.verify(token))) {
-        Ok(claims) => claims,
-        Err(error) => return Problem::from(error).into_response(),
-    };
-    if !claims.has_scope(scope) {
-        return Problem::new(StatusCode::FORBIDDEN, format!("the token lacks the `{}` scope", scope.name()))
-            .into_response();
-    }
-    request.extensions_mut().insert(claims);
-    next.run(request).await
 }
 
 /// A freshly minted token.
