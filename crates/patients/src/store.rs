@@ -279,10 +279,11 @@ fn like_pattern(query: &str) -> String {
 }
 
 fn from_sqlite(row: &rusqlite::Row<'_>) -> rusqlite::Result<Patient> {
+    // Read where the row holds it: no `String` copy to parse from.
     let instant = |index: usize| -> rusqlite::Result<DateTime<Utc>> {
-        let text: String = row.get(index)?;
-        time::parse_rfc3339(&text)
-            .map_err(|e| rusqlite::Error::FromSqlConversionFailure(index, rusqlite::types::Type::Text, Box::new(e)))
+        let failed = |e| rusqlite::Error::FromSqlConversionFailure(index, rusqlite::types::Type::Text, e);
+        let text = row.get_ref(index)?.as_str().map_err(|e| failed(Box::new(e)))?;
+        time::parse_rfc3339(text).map_err(|e| failed(Box::new(e)))
     };
     Ok(Patient {
         id: row.get(0)?,
