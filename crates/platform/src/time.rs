@@ -4,7 +4,7 @@
 //! rendered and read in that shape by hand, on the stack, and anything else goes through
 //! chrono. chrono's RFC 3339 text is a `String` made through `fmt` (about 730 instructions
 //! per instant) and its parser is general (about 430 more, after the row's text was copied into
-//! a `String`); a patient answer has two instants, and together they were about an eighth of
+//! a `String`); a patient answer has two instants, and together they were about 8% of
 //! `GET /api/v1/patients/{id}` (BENCHMARKS.md).
 
 use chrono::{DateTime, Datelike, NaiveDate, SecondsFormat, Timelike, Utc};
