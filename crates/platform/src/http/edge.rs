@@ -2,8 +2,10 @@
 //! For each request it keeps or makes the request id, answers CORS preflights, applies the
 //! rate limit, then calls the router under the guard (body cap, deadline, panic net, problem
 //! bodies), through compression when the request asks for an encoding, inside the request's
-//! log scope; on the way out it adds the limit's and CORS's headers and the request id,
-//! records the request's metrics and writes its access line.
+//! log scope and with its [`Stamp`] lent (the request id, the limit's headers, `Vary`, which
+//! answers the platform makes carry from the start); on the way out it adds those to an answer
+//! made without them, and CORS's headers for browsers, records the request's metrics and
+//! writes its access line.
 //!
 //! Why one service for all of it: as separate tower layers (request id and logging,
 //! compression, CORS, rate limit, guard) each added a call, a future and a move of the request
@@ -43,8 +45,9 @@ use super::{
     cors::{CorsAnswer, CorsHeaders, CorsPolicy},
     guard::{self, Guard, GuardFuture, GuardLimits},
     observe::{Observed, REQUEST_ID},
-    rate_limit::{LimitCheck, LimitHeaders, RateLimiter, Verdict},
+    rate_limit::{LimitCheck, RateLimiter, Verdict},
     routes::RouteTemplates,
+    stamp::Stamp,
 };
 use crate::metrics::Metrics;
 
@@ -140,22 +143,27 @@ impl Service<Request> for Edge {
     fn call(&mut self, mut request: Request) -> Self::Future {
         let settings = &self.settings;
         let seen = EdgeHeaders::of(request.headers());
+        let observed = Observed::start(&request, seen.request_id, settings.metrics.as_ref(), self.peer);
         // `finish` takes the observation before anything reads it: read first, it was kept in a
         // slot of its own and copied into `finish` (200 bytes).
-        let observed = Observed::start(&request, seen.request_id, settings.metrics.as_ref(), self.peer);
-        let mut finish = Finish { settings: settings.clone(), observed, cors: None, limit: None };
+        let mut finish = Finish { settings: settings.clone(), observed, cors: None, stamp: None };
         let arrived = finish.observed.arrived();
+        let request_id = finish.observed.request_id();
+        let stamp = finish.stamp.insert(Stamp { request_id, limit: None, vary_origin: false });
         let compress = settings.compress && compress::asks_for_encoding(seen.accept_encoding);
         let cors = settings.cors.as_ref().map(|policy| policy.answer(request.method(), seen.origin));
         // CORS before the limit, so preflight requests count against no one.
         match cors {
             Some(CorsAnswer::Preflight(response)) => return EdgeFuture::answered(response, finish),
-            Some(CorsAnswer::Headers(headers)) => finish.cors = Some(headers),
+            Some(CorsAnswer::Headers(headers)) => {
+                stamp.vary_origin = headers.vary_origin();
+                finish.cors = Some(headers);
+            }
             None => {}
         }
         if let Some(limiter) = &settings.limiter {
             match limiter.check(&mut request, self.peer, arrived.into_std()) {
-                LimitCheck::Decided(Verdict::Allowed(headers)) => finish.limit = Some(headers),
+                LimitCheck::Decided(Verdict::Allowed(headers)) => stamp.limit = Some(headers),
                 LimitCheck::Decided(Verdict::Refused(refused)) => return EdgeFuture::answered(refused, finish),
                 LimitCheck::InRedis(verdict) => {
                     let (settings, mut router) = (settings.clone(), self.router.clone());
@@ -183,16 +191,21 @@ impl Service<Request> for Edge {
 struct Finish {
     settings: Arc<EdgeSettings>,
     observed: Observed,
+    /// CORS's headers for browsers (its `Vary` is in the stamp).
     cors: Option<CorsHeaders>,
-    limit: Option<LimitHeaders>,
+    /// The headers every answer carries; lent to the router while it answers, so that the
+    /// answers the platform makes carry them from the start ([`super::stamp`]).
+    stamp: Option<Stamp>,
 }
 
 impl Finish {
     /// Finishes `response`. By reference, not by value: moving the whole record out of the
     /// future to finish it cost a copy of a few hundred bytes per request.
     fn apply(&mut self, response: &mut Response) {
-        if let Some(limit) = self.limit.take() {
-            limit.add_to(response);
+        if let Some(stamp) = self.stamp.take() {
+            if !stamp.is_on(response) {
+                stamp.add_to(response);
+            }
         }
         if let Some(cors) = self.cors.take() {
             cors.add_to(response);
@@ -253,12 +266,14 @@ impl Future for EdgeFuture {
     }
 }
 
-/// Polls the router's answer in the request's log scope (`finish` is there until it is
-/// finished). The scope is entered here, in the edge's own poll, rather than by a wrapper
-/// around the router's future, which moved that whole future once more and cloned the id.
+/// Polls the router's answer in the request's log scope, with its stamp lent (`finish` is there
+/// until it is finished). The scope is entered here, in the edge's own poll, rather than by a
+/// wrapper around the router's future, which moved that whole future once more and cloned the
+/// id.
 fn in_scope<R>(finish: &mut Option<Finish>, poll: impl FnOnce() -> R) -> R {
     match finish {
-        Some(finish) => finish.observed.in_scope(poll),
+        Some(Finish { observed, stamp: Some(stamp), .. }) => stamp.lend(|| observed.in_scope(poll)),
+        Some(Finish { observed, stamp: None, .. }) => observed.in_scope(poll),
         None => poll(),
     }
 }

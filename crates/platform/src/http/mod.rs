@@ -8,9 +8,10 @@
 //!   outermost
 //! - [`rate_limit`]: per-client GCRA limits, in process or in Redis
 //! - [`routes`]: a router with its route templates, which the platform's services name routes by
-//! - `observe`, `cors`, `guard` and `compress`: the request id, access log and metrics; CORS;
-//!   the body cap, deadline, panic net and problem bodies; compression when asked for
-//!   (private: [`middleware::apply`] is how they are used)
+//! - `observe`, `cors`, `guard`, `compress` and `stamp`: the request id, access log and
+//!   metrics; CORS; the body cap, deadline, panic net and problem bodies; compression when asked
+//!   for; the headers every answer carries, put on where answers are made (private:
+//!   [`middleware::apply`] is how they are used)
 
 mod answer;
 mod compress;
@@ -24,6 +25,7 @@ mod observe;
 pub mod problem;
 pub mod rate_limit;
 pub mod routes;
+mod stamp;
 
 pub use edge::{Edge, EdgeFuture, MakeEdge};
 pub use extract::{Json, LenientJson, Path, Query};

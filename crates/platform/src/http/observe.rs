@@ -71,6 +71,11 @@ impl Observed {
         self.started
     }
 
+    /// The request id, for the answer's `X-Request-Id` (a copy: the access line writes it too).
+    pub(crate) fn request_id(&self) -> HeaderValue {
+        self.request_id.clone().unwrap_or_else(|| HeaderValue::from_static("-"))
+    }
+
     /// Runs `work` (a poll of the request's future) in the request's log scope: lines it logs
     /// carry the id. The id itself is lent to the scope, not cloned for it.
     pub(crate) fn in_scope<R>(&mut self, work: impl FnOnce() -> R) -> R {
@@ -81,9 +86,8 @@ impl Observed {
         self.uri.path()
     }
 
-    /// Records the answer under `route` (its template) in the metrics and the access log, and
-    /// gives it the request id. Called once: the id moves to the response, and the request stops
-    /// counting as in flight.
+    /// Records the answer under `route` (its template) in the metrics and the access log.
+    /// Called once: the request stops counting as in flight.
     pub(crate) fn finish(&mut self, route: Option<&str>, response: &mut Response) {
         let elapsed = self.started.elapsed();
         if let Some(in_flight) = self.in_flight.take() {
@@ -108,7 +112,7 @@ impl Observed {
             // is written when the body is done, with the bytes it sent.
             None => {
                 let line = PendingLine {
-                    request_id: request_id.clone(),
+                    request_id,
                     method: self.method.clone(),
                     route: route.map(Box::from),
                     uri: self.uri.clone(),
@@ -121,7 +125,6 @@ impl Observed {
                 *response.body_mut() = Body::new(CountedBody { inner: body, sent: 0, line: Some(line) });
             }
         }
-        response.headers_mut().insert(REQUEST_ID.clone(), request_id);
     }
 }
 

@@ -286,7 +286,7 @@ pub(crate) struct LimitHeaders {
 impl LimitHeaders {
     /// The headers for `[limit, remaining, reset]`, reusing the thread's last values that are
     /// the same.
-    fn of(numbers: [u64; 3]) -> Self {
+    pub(crate) fn of(numbers: [u64; 3]) -> Self {
         LAST_HEADERS.with_borrow_mut(|last| {
             if let Some((made, headers)) = last.as_ref() {
                 if *made == numbers {
@@ -312,6 +312,16 @@ impl LimitHeaders {
         headers.insert(LIMIT.clone(), self.limit);
         headers.insert(REMAINING.clone(), self.remaining);
         headers.insert(RESET.clone(), self.reset);
+    }
+
+    /// The headers' names, in the order of [`Self::values`].
+    pub(crate) fn names() -> [&'static HeaderName; 3] {
+        [&LIMIT, &REMAINING, &RESET]
+    }
+
+    /// The headers' values: limit, remaining, reset.
+    pub(crate) fn values(&self) -> [&HeaderValue; 3] {
+        [&self.limit, &self.remaining, &self.reset]
     }
 }
 

@@ -100,3 +100,60 @@ async fn compresses_when_asked_unless_switched_off() {
         server.stop().await.unwrap();
     }
 }
+
+/// The headers every answer carries once, whoever made the answer: the platform's JSON and
+/// problem bodies (made with them in place), and the others (the metrics text, the router's bare
+/// 405, a compressed list, the edge's own 429 and preflight), which get them added at the end.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_answer_carries_the_request_id_limit_and_vary_once() {
+    let (_db, server) = started(&["--cors", "https://app.example.org", "--limit", "3-M"]).await;
+    let token = server.token().await;
+    let get = |path: &str| server.client.get(server.url(path));
+    let mut answers = vec![
+        ("live", get("/health/live").send().await.unwrap()),
+        ("metrics", get("/metrics").send().await.unwrap()),
+        ("405", server.client.delete(server.url("/health/live")).send().await.unwrap()),
+        ("404", get("/nowhere").header("x-request-id", "trace-me-4").send().await.unwrap()),
+        ("401", get("/api/v1/patients").send().await.unwrap()),
+        ("browser", get("/health").header(header::ORIGIN, "https://app.example.org").send().await.unwrap()),
+    ];
+    let list = || get("/api/v1/patients").bearer_auth(&token).header(header::ACCEPT_ENCODING, "gzip");
+    loop {
+        let response = list().send().await.unwrap();
+        let status = response.status();
+        answers.push((if status == 429 { "429" } else { "list" }, response));
+        if status == 429 {
+            break;
+        }
+        assert_eq!(status, 200);
+        assert!(answers.len() < 20, "the limit never answered 429");
+    }
+    for (what, response) in &answers {
+        let headers = response.headers();
+        let all = |name: &str| headers.get_all(name).iter().map(|v| v.to_str().unwrap().to_owned()).collect::<Vec<_>>();
+        let ids = all("x-request-id");
+        assert_eq!(ids.len(), 1, "{what}: {ids:?}");
+        if *what == "404" {
+            assert_eq!(ids[0], "trace-me-4");
+        } else {
+            assert_eq!(uuid::Uuid::parse_str(&ids[0]).unwrap().get_version_num(), 4, "{what}: {ids:?}");
+        }
+        for name in ["x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-reset"] {
+            let values = all(name);
+            assert_eq!(values.len(), 1, "{what}: {name} {values:?}");
+            assert!(values[0].parse::<u64>().is_ok(), "{what}: {name} {values:?}");
+        }
+        assert_eq!(all("x-ratelimit-limit"), ["3"], "{what}");
+        let vary: Vec<String> = all("vary").iter().flat_map(|v| v.split(',').map(|s| s.trim().to_owned())).collect();
+        assert_eq!(vary.iter().filter(|v| *v == "origin").count(), 1, "{what}: {vary:?}");
+        if *what == "list" {
+            assert_eq!(headers[header::CONTENT_ENCODING], "gzip");
+            assert!(vary.iter().any(|v| v == "accept-encoding"), "{what}: {vary:?}");
+        }
+    }
+    let statuses: Vec<u16> = answers.iter().map(|(_, r)| r.status().as_u16()).collect();
+    assert_eq!(&statuses[..6], [200, 200, 405, 404, 401, 200]);
+    assert_eq!(answers[5].1.headers()[header::ACCESS_CONTROL_ALLOW_ORIGIN], "https://app.example.org");
+    assert!(answers.last().unwrap().1.headers().contains_key(header::RETRY_AFTER));
+    server.stop().await.unwrap();
+}
