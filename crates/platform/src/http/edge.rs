@@ -163,15 +163,15 @@ impl Service<Request> for Edge {
         }
         if let Some(limiter) = &settings.limiter {
             match limiter.check(&mut request, self.peer, arrived.into_std()) {
-                LimitCheck::Decided(Verdict::Allowed(headers)) => stamp.limit = Some(headers),
+                LimitCheck::Decided(Verdict::Allowed(limit)) => stamp.limit = Some(limit),
                 LimitCheck::Decided(Verdict::Refused(refused)) => return EdgeFuture::answered(refused, finish),
                 LimitCheck::InRedis(verdict) => {
                     let (settings, mut router) = (settings.clone(), self.router.clone());
                     let waiting = async move {
                         match verdict.await {
-                            Verdict::Allowed(headers) => {
+                            Verdict::Allowed(limit) => {
                                 let Ok(mut response) = handle(&settings, &mut router, request, arrived, compress).await;
-                                headers.add_to(&mut response);
+                                limit.headers().add_to(&mut response);
                                 response
                             }
                             Verdict::Refused(refused) => refused,

@@ -14,7 +14,7 @@ use std::{
 use axum::{
     body::Body,
     extract::Request,
-    http::{HeaderName, HeaderValue, Method, Uri},
+    http::{HeaderName, HeaderValue, Method, uri::PathAndQuery},
     response::Response,
 };
 use bytes::Bytes;
@@ -35,7 +35,9 @@ pub static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 pub(crate) struct Observed {
     started: Instant,
     method: Method,
-    uri: Uri,
+    /// The path and query: all of the URI the access line and the route template need, and
+    /// half its size (the edge's record of a request is moved a few times).
+    path_and_query: Option<PathAndQuery>,
     client: Option<IpAddr>,
     /// `None` once the id has gone to the response. While the router answers, it is also the
     /// request's log scope ([`Self::in_scope`]).
@@ -59,7 +61,7 @@ impl Observed {
         Self {
             started,
             method: request.method().clone(),
-            uri: request.uri().clone(),
+            path_and_query: request.uri().path_and_query().cloned(),
             client,
             request_id: Some(request_id),
             in_flight: metrics.map(Metrics::start_request),
@@ -82,8 +84,9 @@ impl Observed {
         telemetry::scoped(&mut self.request_id, work)
     }
 
+    /// The request's path, as `Uri::path` says it.
     pub(crate) fn path(&self) -> &str {
-        self.uri.path()
+        path_of(self.path_and_query.as_ref())
     }
 
     /// Records the answer under `route` (its template) in the metrics and the access log.
@@ -101,7 +104,7 @@ impl Observed {
                 request_id: std::str::from_utf8(request_id.as_bytes()).unwrap_or(""),
                 method: self.method.as_str(),
                 route,
-                path: self.uri.path(),
+                path: self.path(),
                 status: response.status().as_u16(),
                 latency: elapsed,
                 bytes: Some(bytes),
@@ -115,7 +118,7 @@ impl Observed {
                     request_id,
                     method: self.method.clone(),
                     route: route.map(Box::from),
-                    uri: self.uri.clone(),
+                    path_and_query: self.path_and_query.clone(),
                     status: response.status().as_u16(),
                     latency: elapsed,
                     client: self.client,
@@ -128,12 +131,18 @@ impl Observed {
     }
 }
 
+/// The path of a request's URI whose path and query are `path_and_query` (`None` for an
+/// authority-form target), as `Uri::path` says it.
+fn path_of(path_and_query: Option<&PathAndQuery>) -> &str {
+    path_and_query.map_or("", PathAndQuery::path)
+}
+
 /// The access line of a response whose body is still being sent.
 struct PendingLine {
     request_id: HeaderValue,
     method: Method,
     route: Option<Box<str>>,
-    uri: Uri,
+    path_and_query: Option<PathAndQuery>,
     status: u16,
     latency: Duration,
     client: Option<IpAddr>,
@@ -158,7 +167,7 @@ pin_project_lite::pin_project! {
                     request_id: std::str::from_utf8(line.request_id.as_bytes()).unwrap_or(""),
                     method: line.method.as_str(),
                     route: line.route.as_deref(),
-                    path: line.uri.path(),
+                    path: path_of(line.path_and_query.as_ref()),
                     status: line.status,
                     latency: line.latency,
                     bytes: Some(*this.sent),
@@ -281,6 +290,16 @@ mod tests {
             [&b""[..], &[b'a'; 129], b"two words", b"say\"hi\"", b"back\\slash", b"tab\there", "caf\u{e9}".as_bytes()]
         {
             assert!(!is_sound_id(unsound), "{:?}", String::from_utf8_lossy(unsound));
+        }
+    }
+
+    #[test]
+    fn the_path_kept_is_the_uri_s_path() {
+        for target in
+            ["/api/v1/patients/7?x=1", "/", "*", "http://example.com/a?b", "http://example.com", "example.com:443"]
+        {
+            let uri: axum::http::Uri = target.parse().unwrap();
+            assert_eq!(path_of(uri.path_and_query()), uri.path(), "{target}");
         }
     }
 

@@ -255,14 +255,27 @@ impl RateLimiter {
         peer.map_or_else(|| Client::Named("".into()), Client::Ip)
     }
 
-    /// The `X-RateLimit-*` values for a decision.
-    fn headers(&self, decision: &Decision) -> LimitHeaders {
+    /// The `X-RateLimit-*` numbers for a decision.
+    fn numbers(&self, decision: &Decision) -> LimitNumbers {
         let remaining = if decision.allowed {
             (self.tolerance + self.interval).saturating_sub(decision.until_reset) / self.interval
         } else {
             0
         };
-        LimitHeaders::of([self.requests, remaining, decision.until_reset.div_ceil(1_000_000)])
+        LimitNumbers([self.requests, remaining, decision.until_reset.div_ceil(1_000_000)])
+    }
+}
+
+/// What the `X-RateLimit-*` headers say: the limit, the requests remaining, and the seconds until
+/// the allowance is whole again. Kept as numbers until an answer takes the headers: the edge's
+/// record of a request is 96 bytes smaller, and the headers are cloned once, not twice.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct LimitNumbers(pub(crate) [u64; 3]);
+
+impl LimitNumbers {
+    /// The headers that say these numbers.
+    pub(crate) fn headers(self) -> LimitHeaders {
+        LimitHeaders::of(self.0)
     }
 }
 
@@ -314,14 +327,14 @@ impl LimitHeaders {
         headers.insert(RESET.clone(), self.reset);
     }
 
-    /// The headers' names, in the order of [`Self::values`].
+    /// The headers' names, in the order of [`Self::into_values`].
     pub(crate) fn names() -> [&'static HeaderName; 3] {
         [&LIMIT, &REMAINING, &RESET]
     }
 
     /// The headers' values: limit, remaining, reset.
-    pub(crate) fn values(&self) -> [&HeaderValue; 3] {
-        [&self.limit, &self.remaining, &self.reset]
+    pub(crate) fn into_values(self) -> [HeaderValue; 3] {
+        [self.limit, self.remaining, self.reset]
     }
 }
 
@@ -367,8 +380,8 @@ pub(crate) enum LimitCheck {
 
 /// What the limit decided for one request.
 pub(crate) enum Verdict {
-    /// Let through; these `X-RateLimit-*` headers go on the route's answer.
-    Allowed(LimitHeaders),
+    /// Let through; the `X-RateLimit-*` headers saying these go on the route's answer.
+    Allowed(LimitNumbers),
     /// Refused with this answer (429, with the headers).
     Refused(Response),
 }
@@ -382,10 +395,10 @@ impl RateLimiter {
         let client = self.client_of(request, peer);
         if is_exempt(request.uri().path()) {
             if let Some(allowance) = self.peek_here(&client, arrived) {
-                return LimitCheck::Decided(Verdict::Allowed(self.headers(&allowance)));
+                return LimitCheck::Decided(Verdict::Allowed(self.numbers(&allowance)));
             }
             let limiter = self.clone();
-            let peeked = async move { Verdict::Allowed(limiter.headers(&limiter.peek_in_redis(client).await)) };
+            let peeked = async move { Verdict::Allowed(limiter.numbers(&limiter.peek_in_redis(client).await)) };
             return LimitCheck::InRedis(Box::pin(peeked));
         }
         if let Some(decision) = self.check_here(&client, arrived) {
@@ -396,12 +409,12 @@ impl RateLimiter {
     }
 
     fn verdict(&self, decision: &Decision) -> Verdict {
-        let headers = self.headers(decision);
+        let numbers = self.numbers(decision);
         if decision.allowed {
-            return Verdict::Allowed(headers);
+            return Verdict::Allowed(numbers);
         }
         let mut response = too_many(decision);
-        headers.add_to(&mut response);
+        numbers.headers().add_to(&mut response);
         Verdict::Refused(response)
     }
 }

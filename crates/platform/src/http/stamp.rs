@@ -22,7 +22,10 @@ use axum::{
     response::Response,
 };
 
-use super::{observe::REQUEST_ID, rate_limit::LimitHeaders};
+use super::{
+    observe::REQUEST_ID,
+    rate_limit::{LimitHeaders, LimitNumbers},
+};
 
 /// What the edge puts on one request's answer.
 #[derive(Debug)]
@@ -30,7 +33,7 @@ pub(crate) struct Stamp {
     /// `X-Request-Id`.
     pub(crate) request_id: HeaderValue,
     /// `X-RateLimit-*`, when the limit is on and was decided before the router was called.
-    pub(crate) limit: Option<LimitHeaders>,
+    pub(crate) limit: Option<LimitNumbers>,
     /// `Vary: origin`, when CORS answers differ by origin.
     pub(crate) vary_origin: bool,
 }
@@ -57,7 +60,7 @@ impl Stamp {
     /// Puts the stamp on an answer that was made without it.
     pub(crate) fn add_to(self, response: &mut Response) {
         if let Some(limit) = self.limit {
-            limit.add_to(response);
+            limit.headers().add_to(response);
         }
         let headers = response.headers_mut();
         if self.vary_origin && !headers.get_all(header::VARY).iter().any(|value| value == "origin") {
@@ -91,9 +94,9 @@ pub(crate) fn answer_headers(content_type: HeaderValue, content_length: usize) -
         let mut slots = headers.values_mut();
         fill(slots.next(), content_type);
         fill(slots.next(), stamp.request_id.clone());
-        if let Some(limit) = &stamp.limit {
-            for value in limit.values() {
-                fill(slots.next(), value.clone());
+        if let Some(limit) = stamp.limit {
+            for value in limit.headers().into_values() {
+                fill(slots.next(), value);
             }
         }
         fill(slots.next(), length);
@@ -148,7 +151,7 @@ mod tests {
     use super::*;
 
     fn stamp(limit: bool, vary_origin: bool) -> Stamp {
-        let limit = limit.then(|| LimitHeaders::of([100, 99, 1]));
+        let limit = limit.then_some(LimitNumbers([100, 99, 1]));
         Stamp { request_id: HeaderValue::from_static("id-1"), limit, vary_origin }
     }
 
