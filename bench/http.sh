@@ -6,9 +6,10 @@
 #   GET /health/live, GET /api/v1/patients/1 (bearer token), POST /api/v1/patients (JSON),
 # against GET /health/live on a second ferrum with every part of the stack on (CORS and the
 # in-process rate limit added), and against the reference, GET /health/live on plain axum (no
-# middleware, no logs: "the same route with the stack off", issue 3). The five are run in
-# ROUNDS interleaved rounds, so that a shared machine's load changes touch them all alike; the
-# table gives each one's mean.
+# middleware, no logs: "the same route with the stack off", issue 3), and plain axum once more
+# with the five headers SPEC 1.7 puts on every answer (fixed values: what they alone cost). The
+# six are run in ROUNDS interleaved rounds, so that a shared machine's load changes touch them
+# all alike; the table gives each one's mean.
 # Prints a markdown table: req/s, ratio to /health/live, p50, p99 (last round) and non-2xx
 # counts (all rounds).
 #
@@ -132,6 +133,9 @@ beside() {
 }
 # The reference: the same route on plain axum (no middleware, no logs).
 beside BARE "$BARE" 127.0.0.1:PORT
+# Plain axum again, each answer with the five headers SPEC 1.7 asks for with CORS and a limit on
+# (fixed values): what those headers alone cost, so the stack's own share can be read off.
+beside HEADERS "$BARE" 127.0.0.1:PORT --spec-headers
 # The whole stack: a second ferrum with every part on, CORS's allowlist and the in-process rate
 # limit added to the defaults (a limit no run reaches; /health/live counts against no one, as
 # probes do not, so it costs a read of the client's allowance and the three X-RateLimit-*
@@ -154,13 +158,14 @@ round() {
 for r in $(seq 1 "$ROUNDS"); do
     log "round $r of $ROUNDS"
     round bare "http://127.0.0.1:$BARE_PORT/health/live"
+    round headers "http://127.0.0.1:$HEADERS_PORT/health/live"
     round live "$BASE/health/live"
     round full "http://127.0.0.1:$FULL_PORT/health/live"
     round get -H "Authorization: Bearer $TOKEN" "$BASE/api/v1/patients/$PATIENT_ID"
     round post -s "$TMP/post.lua" "$BASE/api/v1/patients"
 done
-kill "$BARE_PID" "$FULL_PID" 2>/dev/null || true
-for name in bare live full get post; do
+kill "$BARE_PID" "$HEADERS_PID" "$FULL_PID" 2>/dev/null || true
+for name in bare headers live full get post; do
     printf -v "RPS_$name" '%s' $((SUM[$name] / ROUNDS))
     printf -v "NON2XX_$name" '%s' "${BAD[$name]}"
 done
@@ -202,9 +207,11 @@ cat <<EOF
 | POST /api/v1/patients (JSON, SQLite) | $RPS_post | $(ratio "$RPS_post" "$RPS_live") | $P50_post ms | $P99_post ms | $NON2XX_post |
 | GET /health/live, every part on (CORS allowlist, in-process rate limit; second server) | $RPS_full | $(ratio "$RPS_full" "$RPS_live") | $P50_full ms | $P99_full ms | $NON2XX_full |
 | reference: GET /health/live on plain axum | $RPS_bare | $(ratio "$RPS_bare" "$RPS_live") | $P50_bare ms | $P99_bare ms | $NON2XX_bare |
+| plain axum with SPEC 1.7's five headers (fixed values) | $RPS_headers | $(ratio "$RPS_headers" "$RPS_live") | $P50_headers ms | $P99_headers ms | $NON2XX_headers |
 
 - Ferrum's /health/live runs at $(ratio "$RPS_live" "$RPS_bare") of plain axum on the same route with the default stack (request id, access log, metrics, compression negotiation), and at $(ratio "$RPS_full" "$RPS_bare") with every part on (CORS and the in-process rate limit as well); issue 3's goal is 0.85x or better
 - The same, round by round (median of the rounds' ratios, and their range): default stack $(round_ratios live bare), every part on $(round_ratios full bare)
+- What SPEC 1.7's headers alone cost: plain axum with the five headers every answer carries with CORS and the limit on (request id, X-RateLimit-*, Vary; fixed values) runs at $(ratio "$RPS_headers" "$RPS_bare") of plain axum (median of the rounds $(round_ratios headers bare)); every part on against it: $(round_ratios full headers)
 
 - Ready in: $READY_MS ms (process start to first 200 from /health/ready, polled every 5 ms)
 - RSS idle: $RSS_IDLE MB; RSS after the run: $RSS_AFTER MB (VmRSS, MB = 1024 KiB)

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Instructions per request on GET /health/live, counted by valgrind's callgrind: the variants
-# of bench/stack.sh (stack, quiet, bare), noaccess (no access line), each part switched off in
-# turn (nolimit, nocors, nometrics) and min (every part that can be off, off), as a count of
+# of bench/stack.sh (stack, quiet, bare, headers), noaccess (no access line), each part switched
+# off in turn (nolimit, nocors, nometrics) and min (every part that can be off, off), as a count of
 # user-space instructions, which does not move with the load of a shared machine. Kernel work
 # (sockets) is not counted, so these ratios are larger than the req/s ratios of
 # bench/stack.sh.
@@ -56,7 +56,8 @@ ferrum_variant nometrics --log-format json --metrics false --compress true --cor
 # Every part that can be switched off, off: what is left is the edge itself (request id, guard).
 ferrum_variant min --log-format json --metrics false --compress false --log-level warn
 under_callgrind bare "$BARE" 127.0.0.1:PORT
-VARIANTS=(stack noaccess quiet nolimit nocors nometrics min bare)
+under_callgrind headers "$BARE" 127.0.0.1:PORT --spec-headers
+VARIANTS=(stack noaccess quiet nolimit nocors nometrics min headers bare)
 
 for _ in $(seq 1 600); do
     up=1
@@ -99,4 +100,4 @@ for name in "${VARIANTS[@]}"; do
 done
 echo
 echo "- stack: every part of the platform stack on, access log at info; noaccess: the same with ferrum::access=off; quiet: --log-level warn"
-echo "- nolimit, nocors, nometrics: stack with that one part off; min: no rate limit, CORS, metrics or compression, --log-level warn (the request id and the guard remain); bare: plain axum"
+echo "- nolimit, nocors, nometrics: stack with that one part off; min: no rate limit, CORS, metrics or compression, --log-level warn (the request id and the guard remain); headers: plain axum with SPEC 1.7's five headers (fixed values); bare: plain axum"

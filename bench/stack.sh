@@ -9,6 +9,8 @@
 #   quiet   the same binary and flags at --log-level warn (no access line)
 #   bare    plain axum serving the same JSON with the same allocator
 #           (examples/bare_health.rs): the stack off
+#   headers the same plain axum, each answer with the five headers SPEC 1.7 asks for with CORS
+#           and a limit on (request id, X-RateLimit-*, Vary), fixed values: what they alone cost
 # For each it reports req/s and the server's CPU time per request (utime + stime from /proc
 # over the run, divided by the requests wrk completed), which is steadier than req/s on a
 # shared machine. /health/live counts against no one (probes are never throttled), so the
@@ -63,11 +65,13 @@ ferrum() {
         --log-level "$level" --metrics true --compress true --cors https://app.example --limit 1000000000-S
 }
 bare() { exec "$BARE" "127.0.0.1:$1"; }
+headers() { exec "$BARE" "127.0.0.1:$1" --spec-headers; }
 
 start stack ferrum "$BIN" info
 start quiet ferrum "$BIN" warn
 start bare bare
-VARIANTS=(bare stack quiet)
+start headers headers
+VARIANTS=(bare headers stack quiet)
 if [ -n "${BEFORE_BIN:-}" ]; then
     start before ferrum "$BEFORE_BIN" info
     VARIANTS+=(before)
@@ -119,5 +123,5 @@ for name in "${VARIANTS[@]}"; do
         "$(ratio "$r" "$(mean "${RPS[bare]}")")" "$c" "$(range "${CPU[$name]}")" "$(ratio "$c" "$(mean "${CPU[bare]}")")"
 done
 echo
-echo "- stack: every part of the platform stack on and the JSON access log at info; quiet: the same at --log-level warn; bare: plain axum, no middleware"
+echo "- stack: every part of the platform stack on and the JSON access log at info; quiet: the same at --log-level warn; bare: plain axum, no middleware; headers: plain axum with SPEC 1.7's five headers (fixed values) on each answer"
 if [ -n "${BEFORE_BIN:-}" ]; then echo "- before: $("$BEFORE_BIN" --version), run like stack"; fi
