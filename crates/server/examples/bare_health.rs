@@ -3,8 +3,8 @@
 //!
 //! With `--spec-headers`, each answer also carries the five headers SPEC 1.7 puts on every
 //! answer of a server with CORS and a rate limit (`X-Request-Id`, the three `X-RateLimit-*`,
-//! `Vary: origin`), with fixed values, inserted the way a plain axum handler would: what those
-//! headers alone cost, with nothing computed for them and nothing else of the stack.
+//! `Vary: origin`), with fixed values, inserted into a map with room for them: what those headers
+//! alone cost, with nothing computed for them and nothing else of the stack.
 //!
 //! `cargo run --release -p ferrum-server --example bare_health -- 127.0.0.1:18100 [--spec-headers]`
 
@@ -33,6 +33,9 @@ async fn live() -> Json<serde_json::Value> {
 async fn live_with_spec_headers() -> Response {
     let mut response = live().await.into_response();
     let headers = response.headers_mut();
+    // Room for them and the router's `Content-Length` first, so that the figure holds the
+    // headers' own cost and not that of growing a map sized for fewer.
+    headers.reserve(SPEC_HEADERS.len() + 1);
     for (name, value) in SPEC_HEADERS {
         headers.insert(HeaderName::from_static(name), HeaderValue::from_static(value));
     }
