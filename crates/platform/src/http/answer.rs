@@ -4,8 +4,8 @@
 //! edge up to seven more (the request id, the rate limit's three, CORS's up to three), each an
 //! insert that hashes its name and probes the map, and the seventh grew the map. An answer
 //! made here starts from a prepared map holding the platform's headers with this request's
-//! values, and room for a few of the handler's own ([`super::stamp`] says how, and what it
-//! saves).
+//! values, its index sized for a few of the handler's own ([`super::stamp`] says how, and what
+//! it saves).
 
 use axum::{
     body::Body,
