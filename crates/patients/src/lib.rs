@@ -2,7 +2,7 @@
 //!
 //! - [`model`]: the patient, the request body and its validation
 //! - [`store`]: the SQL, on SQLite and PostgreSQL
-//! - [`routes`]: the HTTP handlers
+//! - [`routes`](mod@routes): the HTTP handlers
 //! - [`error`]: the module's errors and their one mapping to HTTP
 
 pub mod error;

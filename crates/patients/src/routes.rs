@@ -1,6 +1,6 @@
 //! The patients HTTP API (SPEC 2). Every route needs a token with scope `patients`.
 //!
-//! Each handler carries its `#[utoipa::path]`; [`routes`] registers them with `routes!`, so the
+//! Each handler carries its `#[utoipa::path]`; [`routes()`] registers them with `routes!`, so the
 //! router and the OpenAPI document are built from the same list and cannot drift.
 
 use std::sync::Arc;

@@ -109,7 +109,7 @@ pub struct HttpConfig {
     /// Whole listen address, e.g. 127.0.0.1:8080 (overrides the port).
     #[arg(long = "listen", env = "FERRUM_LISTEN", value_parser = named(parse_socket_addr))]
     pub listen: Option<SocketAddr>,
-    /// Base of absolute links (Location, Link) [default: http://localhost:<port>].
+    /// Base of absolute links (Location, Link) (default: `http://localhost:<port>`).
     #[arg(long = "external-url", env = "FERRUM_HTTP_EXTERNAL_URL", value_parser = named(parse_external_url))]
     pub external_url: Option<Url>,
     /// Whole-request deadline: 3s, 500ms, 1m; a bare number means seconds.
@@ -121,7 +121,7 @@ pub struct HttpConfig {
     /// gzip, br or zstd responses when the client asks (Accept-Encoding).
     #[arg(long = "compress", env = "FERRUM_COMPRESS", default_value = "true", num_args = 0..=1, default_missing_value = "true", value_parser = named(parse_bool))]
     pub compress: bool,
-    /// Comma list of origins allowed by CORS (https://app.example.org), or `*`; empty: CORS off.
+    /// Comma list of origins allowed by CORS (`https://app.example.org`), or `*`; empty: CORS off.
     #[arg(long = "cors", env = "FERRUM_CORS_ORIGINS", value_delimiter = ',', value_parser = named(parse_origin))]
     pub cors_origins: Vec<String>,
     /// Mount /debug/pprof/profile (CPU profiles on demand).
