@@ -44,7 +44,7 @@ pub enum Command {
 /// `ferrum healthcheck`.
 #[derive(Args, Clone, Debug)]
 pub struct HealthcheckArgs {
-    /// URL to check (default: `http://127.0.0.1:<port>/health/ready`, the port `serve` would bind).
+    /// URL to check; by default `http://127.0.0.1:<port>/health/ready`, the port `serve` would bind.
     #[arg(long)]
     pub url: Option<String>,
     /// The listener settings: the port to check, and `--timeout` bounds the whole check.

@@ -109,7 +109,7 @@ pub struct HttpConfig {
     /// Whole listen address, e.g. 127.0.0.1:8080 (overrides the port).
     #[arg(long = "listen", env = "FERRUM_LISTEN", value_parser = named(parse_socket_addr))]
     pub listen: Option<SocketAddr>,
-    /// Base of absolute links (Location, Link) (default: `http://localhost:<port>`).
+    /// Base of absolute links (Location, Link); by default `http://localhost:<port>`.
     #[arg(long = "external-url", env = "FERRUM_HTTP_EXTERNAL_URL", value_parser = named(parse_external_url))]
     pub external_url: Option<Url>,
     /// Whole-request deadline: 3s, 500ms, 1m; a bare number means seconds.
