@@ -1,7 +1,7 @@
 //! CORS for every route (SPEC 1.7): any `OPTIONS` request is answered as a preflight, before
-//! auth and before the rate limit; other answers get `Vary: origin` when the allowed origins
-//! are a list (put on with the edge's other headers, `super::stamp`), and, when the request
-//! comes from a browser page (it has an `Origin`), the exposed headers and
+//! auth and counted against no one by the rate limit; other answers get `Vary: origin` when
+//! the allowed origins are a list (put on with the edge's other headers, `super::stamp`), and,
+//! when the request comes from a browser page (it has an `Origin`), the exposed headers and
 //! `Access-Control-Allow-Origin` if the origin is allowed.
 //!
 //! It answers what tower-http's `CorsLayer` answered with our settings (the tests below and the

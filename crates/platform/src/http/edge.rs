@@ -1,11 +1,11 @@
 //! The edge: the platform's one service around the router ([`super::middleware::apply`]).
-//! For each request it keeps or makes the request id, answers CORS preflights, applies the
-//! rate limit, then calls the router under the guard (body cap, deadline, panic net, problem
-//! bodies), through compression when the request asks for an encoding, inside the request's
-//! log scope and with its [`Stamp`] lent (the request id, the limit's headers, `Vary`, which
-//! answers the platform makes carry from the start); on the way out it adds those to an answer
-//! made without them, and CORS's headers for browsers, records the request's metrics and
-//! writes its access line.
+//! For each request it keeps or makes the request id, applies the rate limit (a CORS
+//! preflight, answered here, only reads the client's allowance), then calls the router under
+//! the guard (body cap, deadline, panic net, problem bodies), through compression when the
+//! request asks for an encoding, inside the request's log scope and with its [`Stamp`] lent
+//! (the request id, the limit's headers, `Vary`, which answers the platform makes carry from
+//! the start); on the way out it adds those to an answer made without them, and CORS's headers
+//! for browsers, records the request's metrics and writes its access line.
 //!
 //! Why one service for all of it: as separate tower layers (request id and logging,
 //! compression, CORS, rate limit, guard) each added a call, a future and a move of the request
@@ -152,9 +152,9 @@ impl Service<Request> for Edge {
         let stamp = finish.stamp.insert(Stamp { request_id, limit: None, vary_origin: false });
         let compress = settings.compress && compress::asks_for_encoding(seen.accept_encoding);
         let cors = settings.cors.as_ref().map(|policy| policy.answer(request.method(), seen.origin));
-        // CORS before the limit, so preflight requests count against no one.
+        let mut preflight = None;
         match cors {
-            Some(CorsAnswer::Preflight(response)) => return EdgeFuture::answered(response, finish),
+            Some(CorsAnswer::Preflight(response)) => preflight = Some(response),
             Some(CorsAnswer::Headers(headers)) => {
                 stamp.vary_origin = headers.vary_origin();
                 finish.cors = Some(headers);
@@ -162,7 +162,13 @@ impl Service<Request> for Edge {
             None => {}
         }
         if let Some(limiter) = &settings.limiter {
-            match limiter.check(&mut request, self.peer, arrived.into_std()) {
+            // A preflight is the browser's question, not the page's request: it counts against
+            // no one, but carries the client's allowance, as every answer does (SPEC 1.7).
+            let check = match preflight {
+                Some(_) => limiter.allowance(&mut request, self.peer, arrived.into_std()),
+                None => limiter.check(&mut request, self.peer, arrived.into_std()),
+            };
+            match check {
                 LimitCheck::Decided(Verdict::Allowed(limit)) => stamp.limit = Some(limit),
                 LimitCheck::Decided(Verdict::Refused(refused)) => return EdgeFuture::answered(refused, finish),
                 LimitCheck::InRedis(verdict) => {
@@ -170,7 +176,14 @@ impl Service<Request> for Edge {
                     let waiting = async move {
                         match verdict.await {
                             Verdict::Allowed(limit) => {
-                                let Ok(mut response) = handle(&settings, &mut router, request, arrived, compress).await;
+                                let mut response = match preflight {
+                                    Some(preflight) => preflight,
+                                    None => {
+                                        let Ok(response) =
+                                            handle(&settings, &mut router, request, arrived, compress).await;
+                                        response
+                                    }
+                                };
                                 limit.headers().add_to(&mut response);
                                 response
                             }
@@ -181,6 +194,9 @@ impl Service<Request> for Edge {
                     return EdgeFuture { state, finish: Some(finish) };
                 }
             }
+        }
+        if let Some(preflight) = preflight {
+            return EdgeFuture::answered(preflight, finish);
         }
         let handled = handle(settings, &mut self.router, request, arrived, compress);
         EdgeFuture { state: EdgeState::Handling { handled }, finish: Some(finish) }

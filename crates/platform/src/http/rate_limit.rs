@@ -394,18 +394,35 @@ impl RateLimiter {
     pub(crate) fn check(self: &Arc<Self>, request: &mut Request, peer: Option<IpAddr>, arrived: Instant) -> LimitCheck {
         let client = self.client_of(request, peer);
         if is_exempt(request.uri().path()) {
-            if let Some(allowance) = self.peek_here(&client, arrived) {
-                return LimitCheck::Decided(Verdict::Allowed(self.numbers(&allowance)));
-            }
-            let limiter = self.clone();
-            let peeked = async move { Verdict::Allowed(limiter.numbers(&limiter.peek_in_redis(client).await)) };
-            return LimitCheck::InRedis(Box::pin(peeked));
+            return self.peek(client, arrived);
         }
         if let Some(decision) = self.check_here(&client, arrived) {
             return LimitCheck::Decided(self.verdict(&decision));
         }
         let limiter = self.clone();
         LimitCheck::InRedis(Box::pin(async move { limiter.verdict(&limiter.check_in_redis(client).await) }))
+    }
+
+    /// What `request`'s client has left, counting nothing and refusing nothing: for an answer
+    /// that counts against no one but carries the allowance like every answer (a CORS
+    /// preflight; probes and scrapes, [`is_exempt`], are peeked by [`Self::check`] itself).
+    pub(crate) fn allowance(
+        self: &Arc<Self>,
+        request: &mut Request,
+        peer: Option<IpAddr>,
+        arrived: Instant,
+    ) -> LimitCheck {
+        let client = self.client_of(request, peer);
+        self.peek(client, arrived)
+    }
+
+    fn peek(self: &Arc<Self>, client: Client, arrived: Instant) -> LimitCheck {
+        if let Some(allowance) = self.peek_here(&client, arrived) {
+            return LimitCheck::Decided(Verdict::Allowed(self.numbers(&allowance)));
+        }
+        let limiter = self.clone();
+        let peeked = async move { Verdict::Allowed(limiter.numbers(&limiter.peek_in_redis(client).await)) };
+        LimitCheck::InRedis(Box::pin(peeked))
     }
 
     fn verdict(&self, decision: &Decision) -> Verdict {

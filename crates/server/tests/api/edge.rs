@@ -102,20 +102,43 @@ async fn compresses_when_asked_unless_switched_off() {
 }
 
 /// The headers every answer carries once, whoever made the answer: the platform's JSON and
-/// problem bodies (made with them in place), and the others (the metrics text, the router's bare
-/// 405, a compressed list, the edge's own 429 and preflight), which get them added at the end.
+/// problem bodies (made with them in place, a handler's own kept), and the others (the metrics
+/// text, the router's bare 405, a compressed list, the edge's own 429 and preflight), which get
+/// them added at the end. A preflight counts against no one but carries the allowance too
+/// (SPEC 1.7: every response).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_answer_carries_the_request_id_limit_and_vary_once() {
-    let (_db, server) = started(&["--cors", "https://app.example.org", "--limit", "3-M"]).await;
+    let (_db, server) = started(&["--cors", "https://app.example.org", "--limit", "6-M"]).await;
+    // The development token names no subject: every request here counts against this address.
     let token = server.token().await;
     let get = |path: &str| server.client.get(server.url(path));
+    let created = server
+        .client
+        .post(server.url("/api/v1/patients"))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({"first_name": "Heimdall", "last_name": "Odinson"}))
+        .send()
+        .await
+        .unwrap();
     let mut answers = vec![
+        ("created", created),
         ("live", get("/health/live").send().await.unwrap()),
         ("metrics", get("/metrics").send().await.unwrap()),
         ("405", server.client.delete(server.url("/health/live")).send().await.unwrap()),
         ("404", get("/nowhere").header("x-request-id", "trace-me-4").send().await.unwrap()),
         ("401", get("/api/v1/patients").send().await.unwrap()),
         ("browser", get("/health").header(header::ORIGIN, "https://app.example.org").send().await.unwrap()),
+        (
+            "preflight",
+            server
+                .client
+                .request(Method::OPTIONS, server.url("/api/v1/patients"))
+                .header(header::ORIGIN, "https://app.example.org")
+                .header(header::ACCESS_CONTROL_REQUEST_METHOD, "POST")
+                .send()
+                .await
+                .unwrap(),
+        ),
     ];
     let list = || get("/api/v1/patients").bearer_auth(&token).header(header::ACCEPT_ENCODING, "gzip");
     loop {
@@ -143,7 +166,7 @@ async fn every_answer_carries_the_request_id_limit_and_vary_once() {
             assert_eq!(values.len(), 1, "{what}: {name} {values:?}");
             assert!(values[0].parse::<u64>().is_ok(), "{what}: {name} {values:?}");
         }
-        assert_eq!(all("x-ratelimit-limit"), ["3"], "{what}");
+        assert_eq!(all("x-ratelimit-limit"), ["6"], "{what}");
         let vary: Vec<String> = all("vary").iter().flat_map(|v| v.split(',').map(|s| s.trim().to_owned())).collect();
         assert_eq!(vary.iter().filter(|v| *v == "origin").count(), 1, "{what}: {vary:?}");
         if *what == "list" {
@@ -152,8 +175,15 @@ async fn every_answer_carries_the_request_id_limit_and_vary_once() {
         }
     }
     let statuses: Vec<u16> = answers.iter().map(|(_, r)| r.status().as_u16()).collect();
-    assert_eq!(&statuses[..6], [200, 200, 405, 404, 401, 200]);
-    assert_eq!(answers[5].1.headers()[header::ACCESS_CONTROL_ALLOW_ORIGIN], "https://app.example.org");
+    assert_eq!(&statuses[..8], [201, 200, 200, 405, 404, 401, 200, 200]);
+    assert!(answers[0].1.headers().contains_key(header::LOCATION), "a handler's own header kept");
+    assert_eq!(answers[6].1.headers()[header::ACCESS_CONTROL_ALLOW_ORIGIN], "https://app.example.org");
+    assert!(answers[7].1.headers().contains_key(header::ACCESS_CONTROL_ALLOW_METHODS), "a preflight's answer");
+    // The preflight counted against no one: it reads what the token, the POST, the 404 and the
+    // 401 before it left of 6, and the lists after it have those two.
+    assert_eq!(answers[5].1.headers()["x-ratelimit-remaining"], "2");
+    assert_eq!(answers[7].1.headers()["x-ratelimit-remaining"], "2");
+    assert_eq!(answers.iter().filter(|(what, _)| *what == "list").count(), 2);
     assert!(answers.last().unwrap().1.headers().contains_key(header::RETRY_AFTER));
     server.stop().await.unwrap();
 }

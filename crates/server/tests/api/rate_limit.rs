@@ -36,6 +36,13 @@ async fn list(server: &Server, token: Option<&str>, forwarded: Option<&str>) -> 
     request.send().await.unwrap()
 }
 
+/// A browser's preflight for a GET of the patients, from the client of `token`.
+async fn preflight(server: &Server, token: &str) -> Response {
+    let request = server.client.request(reqwest::Method::OPTIONS, server.url("/api/v1/patients"));
+    let request = request.header(header::ORIGIN, "https://app.example.org");
+    request.header(header::ACCESS_CONTROL_REQUEST_METHOD, "GET").bearer_auth(token).send().await.unwrap()
+}
+
 fn number(response: &Response, name: &str) -> u64 {
     response.headers()[name].to_str().unwrap().parse().unwrap()
 }
@@ -100,7 +107,7 @@ async fn a_trusted_proxy_header_names_the_client() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn replicas_share_one_limit_through_redis() {
     let Some(redis) = redis_url() else { return };
-    let flags = ["--limit", "4-M", "--rate-limit-redis-url", &redis];
+    let flags = ["--limit", "4-M", "--rate-limit-redis-url", &redis, "--cors", "https://app.example.org"];
     let (_db_a, a) = started(&flags).await;
     let (_db_b, b) = started(&flags).await;
     let token = token_for(&unique("shared"));
@@ -119,6 +126,17 @@ async fn replicas_share_one_limit_through_redis() {
         assert_eq!(number(&probe, "x-ratelimit-remaining"), 0);
         assert!(number(&probe, "x-ratelimit-reset") >= 1);
     }
+    // So does a CORS preflight: it reads the allowance from Redis and counts nothing.
+    for _ in 0..2 {
+        let preflight = preflight(&b, &token).await;
+        assert_eq!(preflight.status(), 200);
+        assert!(preflight.headers().contains_key(header::ACCESS_CONTROL_ALLOW_METHODS));
+        assert_eq!(number(&preflight, "x-ratelimit-limit"), 4);
+        assert_eq!(number(&preflight, "x-ratelimit-remaining"), 0);
+    }
+    let other = token_for(&unique("preflight"));
+    assert_eq!(number(&preflight(&a, &other).await, "x-ratelimit-remaining"), 4);
+    assert_eq!(number(&list(&b, Some(&other), None).await, "x-ratelimit-remaining"), 3);
     let fresh = a.client.get(a.url("/health/live")).bearer_auth(token_for(&unique("fresh"))).send().await.unwrap();
     assert_eq!(number(&fresh, "x-ratelimit-remaining"), 4);
     a.stop().await.unwrap();
