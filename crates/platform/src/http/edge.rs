@@ -152,9 +152,8 @@ impl Service<Request> for Edge {
         let stamp = finish.stamp.insert(Stamp { request_id, limit: None, vary_origin: false });
         let compress = settings.compress && compress::asks_for_encoding(seen.accept_encoding);
         let cors = settings.cors.as_ref().map(|policy| policy.answer(request.method(), seen.origin));
-        let mut preflight = None;
         match cors {
-            Some(CorsAnswer::Preflight(response)) => preflight = Some(response),
+            Some(CorsAnswer::Preflight(response)) => return self.preflight(request, response, finish),
             Some(CorsAnswer::Headers(headers)) => {
                 stamp.vary_origin = headers.vary_origin();
                 finish.cors = Some(headers);
@@ -162,13 +161,7 @@ impl Service<Request> for Edge {
             None => {}
         }
         if let Some(limiter) = &settings.limiter {
-            // A preflight is the browser's question, not the page's request: it counts against
-            // no one, but carries the client's allowance, as every answer does (SPEC 1.7).
-            let check = match preflight {
-                Some(_) => limiter.allowance(&mut request, self.peer, arrived.into_std()),
-                None => limiter.check(&mut request, self.peer, arrived.into_std()),
-            };
-            match check {
+            match limiter.check(&mut request, self.peer, arrived.into_std()) {
                 LimitCheck::Decided(Verdict::Allowed(limit)) => stamp.limit = Some(limit),
                 LimitCheck::Decided(Verdict::Refused(refused)) => return EdgeFuture::answered(refused, finish),
                 LimitCheck::InRedis(verdict) => {
@@ -176,14 +169,7 @@ impl Service<Request> for Edge {
                     let waiting = async move {
                         match verdict.await {
                             Verdict::Allowed(limit) => {
-                                let mut response = match preflight {
-                                    Some(preflight) => preflight,
-                                    None => {
-                                        let Ok(response) =
-                                            handle(&settings, &mut router, request, arrived, compress).await;
-                                        response
-                                    }
-                                };
+                                let Ok(mut response) = handle(&settings, &mut router, request, arrived, compress).await;
                                 limit.headers().add_to(&mut response);
                                 response
                             }
@@ -195,11 +181,37 @@ impl Service<Request> for Edge {
                 }
             }
         }
-        if let Some(preflight) = preflight {
-            return EdgeFuture::answered(preflight, finish);
-        }
         let handled = handle(settings, &mut self.router, request, arrived, compress);
         EdgeFuture { state: EdgeState::Handling { handled }, finish: Some(finish) }
+    }
+}
+
+impl Edge {
+    /// Answers a CORS preflight. A preflight is the browser's question, not the page's request:
+    /// it counts against no one, but carries the client's allowance, as every answer does
+    /// (SPEC 1.7). Apart from [`Service::call`], whose usual path it would lengthen.
+    #[cold]
+    fn preflight(&self, mut request: Request, response: Response, finish: Finish) -> EdgeFuture {
+        let Some(limiter) = &self.settings.limiter else { return EdgeFuture::answered(response, finish) };
+        match limiter.allowance(&mut request, self.peer, finish.observed.arrived().into_std()) {
+            LimitCheck::Decided(verdict) => EdgeFuture::answered(with_allowance(response, verdict), finish),
+            LimitCheck::InRedis(verdict) => {
+                let waiting = async move { with_allowance(response, verdict.await) };
+                EdgeFuture { state: EdgeState::Waiting { waiting: Box::pin(waiting) }, finish: Some(finish) }
+            }
+        }
+    }
+}
+
+/// `response` with the `X-RateLimit-*` headers of an allowance read without counting (which
+/// never refuses; were it to, its answer would be the one sent).
+fn with_allowance(mut response: Response, verdict: Verdict) -> Response {
+    match verdict {
+        Verdict::Allowed(limit) => {
+            limit.headers().add_to(&mut response);
+            response
+        }
+        Verdict::Refused(refused) => refused,
     }
 }
 
