@@ -1,11 +1,11 @@
-//! Patients SQL. The statements are written once, in SQL both dialects read (`$n` placeholders,
-//! `RETURNING`, `COALESCE`); only the binding differs, in one small `match` per operation.
-//! Versions are checked inside the UPDATE itself, never by a read-then-write.
+//! Patients SQL, written once for both databases: each statement, its parameters and the row
+//! mapping once; the platform runs them on SQLite or PostgreSQL. Versions are checked inside
+//! the UPDATE itself, never by a read-then-write.
 
-use chrono::{DateTime, Utc};
-use ferrum_platform::{Db, db, time};
-use rusqlite::{OptionalExtension, params};
-use sqlx::{Row, postgres::PgRow};
+use ferrum_platform::{
+    db::{self, Db, FromRow, Isolation, Query, Row, Tx, query},
+    time,
+};
 
 use crate::model::{Patient, PatientFields};
 
@@ -85,40 +85,12 @@ impl Store {
 
     /// Inserts a patient at version 1.
     pub async fn insert(&self, fields: PatientFields) -> Result<Patient, db::Error> {
-        let now = time::now();
-        match &self.db {
-            Db::Sqlite(sqlite) => {
-                sqlite
-                    .write(move |conn| {
-                        let mut statement = conn.prepare_cached(INSERT)?;
-                        let (first, last) = (fields.first_name_folded(), fields.last_name_folded());
-                        let stamp = time::to_rfc3339(&now);
-                        let f = &fields;
-                        Ok(statement.query_row(
-                            params![f.first_name, f.last_name, f.address, f.phone, f.email, first, last, stamp],
-                            from_sqlite,
-                        )?)
-                    })
-                    .await
-            }
-            Db::Postgres(pool) => {
-                let row = bind_fields(sqlx::query(INSERT), &fields, now).fetch_one(pool).await?;
-                Ok(from_pg(&row)?)
-            }
-        }
+        self.db.write_one(with_fields(query(INSERT), &fields)).await
     }
 
     /// The patient with this id, if any.
     pub async fn find(&self, id: i64) -> Result<Option<Patient>, db::Error> {
-        match &self.db {
-            Db::Sqlite(sqlite) => {
-                sqlite.read_now(|conn| conn.prepare_cached(FIND)?.query_row([id], from_sqlite).optional())
-            }
-            Db::Postgres(pool) => {
-                let row = sqlx::query(FIND).bind(id).fetch_optional(pool).await?;
-                Ok(row.as_ref().map(from_pg).transpose()?)
-            }
-        }
+        self.db.fetch_optional(query(FIND).bind(id)).await
     }
 
     /// One page of patients ordered by id.
@@ -129,18 +101,10 @@ impl Store {
             return Ok(Vec::new());
         }
         let pattern = like_pattern(page.query);
-        let (after_id, limit) = (page.after_id, page.limit);
-        match &self.db {
-            Db::Sqlite(sqlite) if pattern.is_empty() => {
-                sqlite.read_now(|conn| list_sqlite(conn, after_id, &pattern, limit))
-            }
-            // A search may scan the table: keep it off the async threads.
-            Db::Sqlite(sqlite) => sqlite.read(move |conn| list_sqlite(conn, after_id, &pattern, limit)).await,
-            Db::Postgres(pool) => {
-                let rows = sqlx::query(LIST).bind(after_id).bind(&pattern).bind(limit).fetch_all(pool).await?;
-                Ok(rows.iter().map(from_pg).collect::<Result<_, _>>()?)
-            }
-        }
+        let searching = !pattern.is_empty();
+        let list = query(LIST).bind(page.after_id).bind(pattern).bind(page.limit);
+        // A search may scan the table: keep it off the async threads.
+        if searching { self.db.scan(list).await } else { self.db.fetch_all(list).await }
     }
 
     /// Replaces the fields of a patient whose version is `expected` (any version when `None`).
@@ -150,81 +114,39 @@ impl Store {
         fields: PatientFields,
         expected: Option<i64>,
     ) -> Result<Versioned<Patient>, db::Error> {
-        let now = time::now();
-        match &self.db {
-            Db::Sqlite(sqlite) => {
-                sqlite
-                    .write(move |conn| {
-                        let f = &fields;
-                        let (first, last) = (f.first_name_folded(), f.last_name_folded());
-                        let stamp = time::to_rfc3339(&now);
-                        let updated = conn
-                            .prepare_cached(UPDATE)?
-                            .query_row(
-                                params![
-                                    f.first_name,
-                                    f.last_name,
-                                    f.address,
-                                    f.phone,
-                                    f.email,
-                                    first,
-                                    last,
-                                    stamp,
-                                    id,
-                                    expected
-                                ],
-                                from_sqlite,
-                            )
-                            .optional()?;
-                        match updated {
-                            Some(patient) => Ok(Versioned::Done(patient)),
-                            None => Ok(missed(current_version_sqlite(conn, id)?)),
-                        }
-                    })
-                    .await
-            }
-            Db::Postgres(pool) => {
-                let row =
-                    bind_fields(sqlx::query(UPDATE), &fields, now).bind(id).bind(expected).fetch_optional(pool).await?;
-                match row {
-                    Some(row) => Ok(Versioned::Done(from_pg(&row)?)),
-                    None => Ok(missed(current_version_pg(pool, id).await?)),
-                }
-            }
-        }
+        let update = with_fields(query(UPDATE), &fields).bind(id).bind(expected);
+        self.db
+            .transaction(Isolation::ReadCommitted, move |tx| {
+                Box::pin(async move {
+                    match tx.fetch_optional(update).await? {
+                        Some(patient) => Ok(Versioned::Done(patient)),
+                        None => missed(tx, id).await,
+                    }
+                })
+            })
+            .await
     }
 
     /// Deletes a patient whose version is `expected` (any version when `None`).
     pub async fn delete_versioned(&self, id: i64, expected: Option<i64>) -> Result<Versioned<()>, db::Error> {
-        match &self.db {
-            Db::Sqlite(sqlite) => {
-                sqlite
-                    .write(move |conn| {
-                        if conn.prepare_cached(DELETE)?.execute(params![id, expected])? == 1 {
-                            return Ok(Versioned::Done(()));
-                        }
-                        Ok(missed(current_version_sqlite(conn, id)?))
-                    })
-                    .await
-            }
-            Db::Postgres(pool) => {
-                let deleted = sqlx::query(DELETE).bind(id).bind(expected).execute(pool).await?.rows_affected();
-                if deleted == 1 {
-                    return Ok(Versioned::Done(()));
-                }
-                Ok(missed(current_version_pg(pool, id).await?))
-            }
-        }
+        let delete = query(DELETE).bind(id).bind(expected);
+        self.db
+            .transaction(Isolation::ReadCommitted, move |tx| {
+                Box::pin(async move {
+                    if tx.execute(delete).await? == 1 {
+                        return Ok(Versioned::Done(()));
+                    }
+                    missed(tx, id).await
+                })
+            })
+            .await
     }
 }
 
-/// A PostgreSQL statement with its arguments being bound.
-type PgQuery<'q> = sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>;
-
 /// Binds `$1` to `$8`, which INSERT and UPDATE share: the fields, the folded names the search
 /// reads, and the time of the write.
-fn bind_fields<'q>(query: PgQuery<'q>, fields: &PatientFields, now: DateTime<Utc>) -> PgQuery<'q> {
-    query
+fn with_fields(statement: Query, fields: &PatientFields) -> Query {
+    statement
         .bind(&fields.first_name)
         .bind(&fields.last_name)
         .bind(&fields.address)
@@ -232,32 +154,15 @@ fn bind_fields<'q>(query: PgQuery<'q>, fields: &PatientFields, now: DateTime<Utc
         .bind(&fields.email)
         .bind(fields.first_name_folded())
         .bind(fields.last_name_folded())
-        .bind(now)
+        .bind(time::now())
 }
 
 /// A versioned write matched no row: either the patient is gone or its version moved on.
-fn missed<T>(current: Option<i64>) -> Versioned<T> {
-    match current {
+async fn missed<T>(tx: &mut Tx<'_>, id: i64) -> Result<Versioned<T>, db::Error> {
+    Ok(match tx.fetch_optional::<i64>(query(CURRENT_VERSION).bind(id)).await? {
         Some(current) => Versioned::Conflict { current },
         None => Versioned::NotFound,
-    }
-}
-
-fn current_version_sqlite(conn: &rusqlite::Connection, id: i64) -> rusqlite::Result<Option<i64>> {
-    conn.prepare_cached(CURRENT_VERSION)?.query_row([id], |row| row.get(0)).optional()
-}
-
-async fn current_version_pg(pool: &sqlx::PgPool, id: i64) -> Result<Option<i64>, sqlx::Error> {
-    sqlx::query_scalar(CURRENT_VERSION).bind(id).fetch_optional(pool).await
-}
-
-fn list_sqlite(
-    conn: &rusqlite::Connection,
-    after_id: i64,
-    pattern: &str,
-    limit: i64,
-) -> rusqlite::Result<Vec<Patient>> {
-    conn.prepare_cached(LIST)?.query_map(params![after_id, pattern, limit], from_sqlite)?.collect()
+    })
 }
 
 /// `%query%` with LIKE's wildcards escaped, lower-cased like the folded columns; '' for none.
@@ -278,38 +183,20 @@ fn like_pattern(query: &str) -> String {
     pattern
 }
 
-fn from_sqlite(row: &rusqlite::Row<'_>) -> rusqlite::Result<Patient> {
-    // Read where the row holds it: no `String` copy to parse from.
-    let instant = |index: usize| -> rusqlite::Result<DateTime<Utc>> {
-        let failed = |e| rusqlite::Error::FromSqlConversionFailure(index, rusqlite::types::Type::Text, e);
-        let text = row.get_ref(index)?.as_str().map_err(|e| failed(Box::new(e)))?;
-        time::parse_rfc3339(text).map_err(|e| failed(Box::new(e)))
-    };
-    Ok(Patient {
-        id: row.get(0)?,
-        first_name: row.get(1)?,
-        last_name: row.get(2)?,
-        address: row.get(3)?,
-        phone: row.get(4)?,
-        email: row.get(5)?,
-        created_at: instant(6)?,
-        updated_at: instant(7)?,
-        version: row.get(8)?,
-    })
-}
-
-fn from_pg(row: &PgRow) -> Result<Patient, sqlx::Error> {
-    Ok(Patient {
-        id: row.try_get(0)?,
-        first_name: row.try_get(1)?,
-        last_name: row.try_get(2)?,
-        address: row.try_get(3)?,
-        phone: row.try_get(4)?,
-        email: row.try_get(5)?,
-        created_at: row.try_get(6)?,
-        updated_at: row.try_get(7)?,
-        version: row.try_get(8)?,
-    })
+impl FromRow for Patient {
+    fn from_row(row: &Row<'_>) -> Result<Self, db::Error> {
+        Ok(Patient {
+            id: row.get(0)?,
+            first_name: row.get(1)?,
+            last_name: row.get(2)?,
+            address: row.get(3)?,
+            phone: row.get(4)?,
+            email: row.get(5)?,
+            created_at: row.get(6)?,
+            updated_at: row.get(7)?,
+            version: row.get(8)?,
+        })
+    }
 }
 
 #[cfg(test)]

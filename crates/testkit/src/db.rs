@@ -67,11 +67,9 @@ impl TestDb {
                 let admin = std::env::var(POSTGRES_URL_VAR).expect("FERRUM_TEST_DATABASE_URL");
                 let admin = Url::parse(&admin).expect("FERRUM_TEST_DATABASE_URL is a URL");
                 let name = format!("ferrum_test_{}", uuid::Uuid::new_v4().simple());
-                let mut conn = connect_admin(&admin).await;
-                sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-                    .execute(&mut conn)
-                    .await
-                    .expect("create test database");
+                let server = connect_admin(&admin).await;
+                server.execute(db::query(format!("CREATE DATABASE {name}"))).await.expect("create test database");
+                server.close().await;
                 let mut url = admin.clone();
                 url.set_path(&name);
                 (url, None, Some((admin, name)))
@@ -83,9 +81,8 @@ impl TestDb {
     }
 }
 
-async fn connect_admin(url: &Url) -> sqlx::PgConnection {
-    use sqlx::Connection;
-    sqlx::PgConnection::connect(url.as_str())
+async fn connect_admin(url: &Url) -> Db {
+    db::connect(url, 1, Duration::from_secs(10))
         .await
         .unwrap_or_else(|e| panic!("PostgreSQL at {POSTGRES_URL_VAR} is unreachable: {e}"))
 }
@@ -97,9 +94,9 @@ impl Drop for TestDb {
         let dropped = std::thread::spawn(move || {
             let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
             runtime.block_on(async {
-                let mut conn = connect_admin(&admin).await;
-                let sql = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
-                let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).execute(&mut conn).await;
+                let server = connect_admin(&admin).await;
+                let _ = server.execute(db::query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))).await;
+                server.close().await;
             });
         });
         let _ = dropped.join();

@@ -3,10 +3,9 @@
 
 use std::{sync::Arc, time::Duration};
 
-use sqlx::postgres::PgPoolOptions;
 use url::Url;
 
-use super::{Db, Error, SqliteDb, sqlite::Location};
+use super::{Db, Error, PgDb, SqliteDb, sqlite::Location};
 
 /// The retry schedule.
 #[derive(Clone, Copy, Debug)]
@@ -43,14 +42,7 @@ pub async fn connect(url: &Url, max_connections: u32, acquire_timeout: Duration)
                 .map_err(|e| Error::Other(e.to_string().into()))??;
             Ok(Db::Sqlite(Arc::new(db)))
         }
-        _ => {
-            let pool = PgPoolOptions::new()
-                .max_connections(max_connections)
-                .acquire_timeout(acquire_timeout)
-                .connect(url.as_str())
-                .await?;
-            Ok(Db::Postgres(pool))
-        }
+        _ => Ok(Db::Postgres(PgDb::connect(url, max_connections, acquire_timeout).await?)),
     }
 }
 

@@ -4,7 +4,7 @@
 //! `ferrum_migrations`, so module version numbers never collide. On PostgreSQL an advisory lock
 //! makes replicas that start together apply each migration exactly once.
 
-use super::{Db, Error};
+use super::{Backend, Db, Error, Isolation, Tx, query};
 
 /// One schema change, written once per dialect.
 #[derive(Debug)]
@@ -43,47 +43,31 @@ const PG_LOCK_KEY: i64 = 0x6665_7272_756d;
 /// Applies every migration not yet applied, each set in one transaction; returns how many ran.
 pub async fn run(db: &Db, sets: &[&'static MigrationSet]) -> Result<usize, Error> {
     let mut applied = 0;
+    let backend = db.backend();
     for &set in sets {
-        applied += match db {
-            Db::Sqlite(sqlite) => sqlite.write(move |conn| apply_sqlite(conn, set)).await?,
-            Db::Postgres(pool) => apply_postgres(pool, set).await?,
-        };
+        applied += db.transaction(Isolation::ReadCommitted, move |tx| Box::pin(apply(tx, backend, set))).await?;
     }
     Ok(applied)
 }
 
-fn apply_sqlite(conn: &rusqlite::Connection, set: &MigrationSet) -> Result<usize, Error> {
-    conn.execute_batch(CREATE_LEDGER)?;
-    let done: Vec<i64> = conn.prepare(APPLIED)?.query_map([set.module], |row| row.get(0))?.collect::<Result<_, _>>()?;
+async fn apply(tx: &mut Tx<'_>, backend: Backend, set: &'static MigrationSet) -> Result<usize, Error> {
+    if backend == Backend::Postgres {
+        // Held to the end of the transaction: replicas that start together wait here in turn.
+        tx.execute(query("SELECT pg_advisory_xact_lock($1)").bind(PG_LOCK_KEY)).await?;
+    }
+    tx.execute_script(CREATE_LEDGER).await?;
+    let done: Vec<i64> = tx.fetch_all(query(APPLIED).bind(set.module)).await?;
     let mut count = 0;
     for migration in set.migrations.iter().filter(|m| !done.contains(&m.version)) {
-        conn.execute_batch(migration.sqlite)?;
+        let script = match backend {
+            Backend::Sqlite => migration.sqlite,
+            Backend::Postgres => migration.postgres,
+        };
+        tx.execute_script(script).await?;
         let at = crate::time::to_rfc3339(&crate::time::now());
-        conn.execute(RECORD, rusqlite::params![set.module, migration.version, migration.name, at])?;
+        tx.execute(query(RECORD).bind(set.module).bind(migration.version).bind(migration.name).bind(at)).await?;
         tracing::info!(module = set.module, version = migration.version, name = migration.name, "migration applied");
         count += 1;
     }
-    Ok(count)
-}
-
-async fn apply_postgres(pool: &sqlx::PgPool, set: &MigrationSet) -> Result<usize, Error> {
-    let mut tx = pool.begin().await?;
-    sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(PG_LOCK_KEY).execute(&mut *tx).await?;
-    sqlx::raw_sql(CREATE_LEDGER).execute(&mut *tx).await?;
-    let done: Vec<i64> = sqlx::query_scalar(APPLIED).bind(set.module).fetch_all(&mut *tx).await?;
-    let mut count = 0;
-    for migration in set.migrations.iter().filter(|m| !done.contains(&m.version)) {
-        sqlx::raw_sql(migration.postgres).execute(&mut *tx).await?;
-        sqlx::query(RECORD)
-            .bind(set.module)
-            .bind(migration.version)
-            .bind(migration.name)
-            .bind(crate::time::to_rfc3339(&crate::time::now()))
-            .execute(&mut *tx)
-            .await?;
-        tracing::info!(module = set.module, version = migration.version, name = migration.name, "migration applied");
-        count += 1;
-    }
-    tx.commit().await?;
     Ok(count)
 }

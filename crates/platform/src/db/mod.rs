@@ -1,23 +1,55 @@
-//! The database handle: embedded SQLite (the default) or PostgreSQL (for many replicas on one
-//! database), one concrete type so no handler is generic over the backend.
+//! The database: embedded SQLite (the default) or PostgreSQL (for many replicas on one
+//! database), behind one concrete handle, [`Db`], so no handler is generic over the backend and
+//! no module depends on a driver.
 //!
+//! A module's store writes each statement once, with `$1`, `$2`... placeholders, binds its
+//! values once and maps its rows once ([`FromRow`]); [`Db`] runs it on either database:
+//!
+//! ```ignore
+//! const FIND: &str = "SELECT id, name, created_at FROM things WHERE id = $1";
+//!
+//! impl FromRow for Thing {
+//!     fn from_row(row: &Row<'_>) -> Result<Self, db::Error> {
+//!         Ok(Thing { id: row.get(0)?, name: row.get(1)?, created_at: row.get(2)? })
+//!     }
+//! }
+//!
+//! let thing: Option<Thing> = db.fetch_optional(query(FIND).bind(id)).await?;
+//! ```
+//!
+//! Statements that must commit together are one [`Db::transaction`]. Where the two SQL
+//! dialects differ, [`dialect`] names each difference once.
+//!
+//! - [`query`](mod@query): statements, their execution, transactions
+//! - [`row`]: rows and the mapping of model types from them
+//! - [`value`]: the values bound to placeholders
+//! - [`dialect`]: the differences between SQLite's and PostgreSQL's SQL, one place each
 //! - [`sqlite`]: rusqlite with inline point reads and a group-committing writer thread
+//! - [`postgres`]: tokio-postgres with a pool and cached prepared statements; `tls`: `sslmode`
 //! - [`connect`]: connecting with exponential backoff (SPEC 1.3)
 //! - [`migrate`]: embedded per-module, per-dialect migrations
 //! - [`Error`]: driver errors folded once into what callers act on
 
 mod connect;
+pub mod dialect;
 mod error;
 pub mod migrate;
+pub mod postgres;
+pub mod query;
+pub mod row;
 pub mod sqlite;
+mod tls;
+pub mod value;
 
 use std::sync::Arc;
 
-use sqlx::PgPool;
-
 pub use connect::{Backoff, connect, connect_with_backoff};
-pub use error::{Error, pool_timeouts};
+pub use error::Error;
+pub use postgres::{PgDb, pool_timeouts};
+pub use query::{Isolation, Query, Tx, TxFuture, query};
+pub use row::{Column, FromRow, Row};
 pub use sqlite::{SqliteDb, SqliteStats};
+pub use value::Value;
 
 /// Which database engine a [`Db`] talks to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -33,7 +65,7 @@ pub enum Backend {
 pub enum PoolStats {
     /// Embedded SQLite: its connections, read waits and write queue.
     Sqlite(SqliteStats),
-    /// PostgreSQL: the sqlx pool.
+    /// PostgreSQL: the pool.
     Postgres {
         /// Open connections, idle or in use.
         connections: u32,
@@ -47,13 +79,13 @@ pub enum PoolStats {
     },
 }
 
-/// A handle to the database; cheap to clone. Stores match on it where the dialects differ.
+/// A handle to the database; cheap to clone.
 #[derive(Clone, Debug)]
 pub enum Db {
     /// Embedded SQLite.
     Sqlite(Arc<SqliteDb>),
     /// PostgreSQL pool.
-    Postgres(PgPool),
+    Postgres(PgDb),
 }
 
 impl Db {
@@ -69,28 +101,28 @@ impl Db {
     pub fn pool_stats(&self) -> PoolStats {
         match self {
             Db::Sqlite(db) => PoolStats::Sqlite(db.stats()),
-            Db::Postgres(pool) => PoolStats::Postgres {
-                connections: pool.size(),
-                idle: pool.num_idle(),
-                max_connections: pool.options().get_max_connections(),
-                acquire_timeouts: pool_timeouts(),
-            },
+            Db::Postgres(pg) => {
+                let status = pg.status();
+                PoolStats::Postgres {
+                    connections: u32::try_from(status.size).unwrap_or(u32::MAX),
+                    idle: status.available,
+                    max_connections: u32::try_from(status.max_size).unwrap_or(u32::MAX),
+                    acquire_timeouts: pool_timeouts(),
+                }
+            }
         }
     }
 
     /// Answers when the database does (readiness).
     pub async fn ping(&self) -> Result<(), Error> {
-        match self {
-            Db::Sqlite(db) => db.read_now(|conn| conn.query_row("SELECT 1", [], |_| Ok(()))),
-            Db::Postgres(pool) => sqlx::query("SELECT 1").execute(pool).await.map(drop).map_err(Error::from),
-        }
+        self.fetch_one::<i64>(query("SELECT 1")).await.map(drop)
     }
 
     /// Closes the pool (PostgreSQL) or lets the writer finish and close (SQLite).
     pub async fn close(&self) {
         match self {
             Db::Sqlite(db) => db.close().await,
-            Db::Postgres(pool) => pool.close().await,
+            Db::Postgres(pg) => pg.pool.close(),
         }
     }
 }

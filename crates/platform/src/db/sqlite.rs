@@ -18,12 +18,19 @@ use std::{
     time::Duration,
 };
 
-use parking_lot::Mutex;
+use parking_lot::ReentrantMutex;
 use rusqlite::{Connection, OpenFlags};
 use tokio::sync::{mpsc, oneshot};
 use url::Url;
 
 use super::Error;
+use crate::telemetry::RequestScope;
+
+/// A connection the writer thread holds for a whole group while each request's work locks it
+/// again (re-entrant, same thread) for its own statements. Re-entrant rather than passed as
+/// `&Connection`, because `Connection` is not `Sync`: a reference to it could not live in the
+/// `Send` future a transaction is written as (`super::Tx`).
+pub(super) type SharedConnection = ReentrantMutex<Connection>;
 
 /// How many queued writes one transaction may carry.
 const MAX_GROUP: usize = 256;
@@ -56,7 +63,7 @@ impl Location {
 /// An open SQLite database: read connections plus the writer thread.
 #[derive(Debug)]
 pub struct SqliteDb {
-    readers: Box<[Arc<Mutex<Connection>>]>,
+    readers: Box<[Arc<SharedConnection>]>,
     next_reader: AtomicUsize,
     /// Reads that found every read connection busy and waited for one (metrics).
     read_waits: AtomicU64,
@@ -96,9 +103,9 @@ impl SqliteDb {
         };
         configure(&writer_conn)?;
         writer_conn.pragma_update(None, "synchronous", "FULL")?;
-        let writer_conn = Arc::new(Mutex::new(writer_conn));
+        let writer_conn = Arc::new(ReentrantMutex::new(writer_conn));
 
-        let readers: Vec<Arc<Mutex<Connection>>> = match location {
+        let readers: Vec<Arc<SharedConnection>> = match location {
             Location::File(path) => {
                 let count = std::thread::available_parallelism().map_or(4, |n| n.get() * 2).max(4);
                 (0..count)
@@ -106,7 +113,7 @@ impl SqliteDb {
                         let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
                         let conn = Connection::open_with_flags(path, flags)?;
                         configure(&conn)?;
-                        Ok(Arc::new(Mutex::new(conn)))
+                        Ok(Arc::new(ReentrantMutex::new(conn)))
                     })
                     .collect::<Result<_, Error>>()?
             }
@@ -132,19 +139,53 @@ impl SqliteDb {
         })
     }
 
-    /// Runs a short read inline on the calling thread: for point reads and small pages that
-    /// take microseconds, where a thread hop would cost more than the query.
-    pub fn read_now<T>(&self, read: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> Result<T, Error> {
+    /// Runs a short read inline on the calling thread when a read connection is free: for
+    /// point reads and small pages that take microseconds, where a thread hop would cost more
+    /// than the query. When every reader is busy the read waits for one on the blocking pool,
+    /// never on an async worker thread.
+    pub(super) async fn read_soon<T, F>(self: &Arc<Self>, read: F) -> Result<T, Error>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, Error> + Send + 'static,
+    {
         let count = self.readers.len();
         let start = self.next_reader.fetch_add(1, Ordering::Relaxed) % count;
         for offset in 0..count {
             if let Some(conn) = self.readers[(start + offset) % count].try_lock() {
-                return read(&conn).map_err(Error::from);
+                return read(&conn);
             }
         }
         self.read_waits.fetch_add(1, Ordering::Relaxed);
-        let conn = self.readers[start].lock();
-        read(&conn).map_err(Error::from)
+        self.read_blocking(start, read).await
+    }
+
+    /// Runs a read that may scan on the blocking pool, keeping the async threads free.
+    pub(super) async fn read_off_thread<T, F>(self: &Arc<Self>, read: F) -> Result<T, Error>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, Error> + Send + 'static,
+    {
+        let start = self.next_reader.fetch_add(1, Ordering::Relaxed) % self.readers.len();
+        self.read_blocking(start, read).await
+    }
+
+    async fn read_blocking<T, F>(self: &Arc<Self>, start: usize, read: F) -> Result<T, Error>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, Error> + Send + 'static,
+    {
+        let db = Arc::clone(self);
+        let scope = RequestScope::current();
+        tokio::task::spawn_blocking(move || {
+            scope.run(|| {
+                let count = db.readers.len();
+                let free = (0..count).find_map(|offset| db.readers[(start + offset) % count].try_lock());
+                let conn = free.unwrap_or_else(|| db.readers[start].lock());
+                read(&conn)
+            })
+        })
+        .await
+        .map_err(|e| Error::Other(format!("read task failed: {e}").into()))?
     }
 
     /// Connections, read waits and the write queue, for metrics; a few atomic loads.
@@ -157,29 +198,22 @@ impl SqliteDb {
         }
     }
 
-    /// Runs a read that may scan on the blocking pool, keeping the async threads free.
-    pub async fn read<T, F>(self: &Arc<Self>, read: F) -> Result<T, Error>
-    where
-        T: Send + 'static,
-        F: FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
-    {
-        let db = Arc::clone(self);
-        tokio::task::spawn_blocking(move || db.read_now(read))
-            .await
-            .map_err(|e| Error::Other(format!("read task failed: {e}").into()))?
-    }
-
     /// Runs `write` in its own savepoint inside the writer's next group commit and answers
     /// once that commit is on disk. An `Err` from `write` rolls back its savepoint only.
-    pub async fn write<T, F>(&self, write: F) -> Result<T, Error>
+    /// Log lines of `write` carry the request id of its caller.
+    pub(super) async fn write<T, E, F>(&self, write: F) -> Result<T, E>
     where
         T: Send + 'static,
-        F: FnOnce(&Connection) -> Result<T, Error> + Send + 'static,
+        E: From<Error> + Send + 'static,
+        F: FnOnce(&SharedConnection) -> Result<T, E> + Send + 'static,
     {
         let (reply, answer) = oneshot::channel();
-        let job = Box::new(Job { work: Some(write), outcome: None, reply });
-        self.writer.send(Message::Write(job)).await.map_err(|_| Error::Unavailable("the database is closed".into()))?;
-        answer.await.map_err(|_| Error::Other("the write was dropped by the writer".into()))?
+        let job = Box::new(Job { work: Some((RequestScope::current(), write)), outcome: None, reply });
+        self.writer
+            .send(Message::Write(job))
+            .await
+            .map_err(|_| E::from(Error::Unavailable("the database is closed".into())))?;
+        answer.await.map_err(|_| E::from(Error::Other("the write was dropped by the writer".into())))?
     }
 
     /// Lets the writer finish what is queued, then closes its connection.
@@ -203,29 +237,31 @@ trait WriteJob: Send {
     /// The caller stopped waiting (timed out, hung up): the write must not happen.
     fn abandoned(&self) -> bool;
     /// Runs the write; false when it failed and its savepoint must be rolled back.
-    fn run(&mut self, conn: &Connection) -> bool;
+    fn run(&mut self, conn: &SharedConnection) -> bool;
     /// Answers the caller with the write's own result, or the group commit's failure.
     fn finish(self: Box<Self>, commit: Result<(), Error>);
 }
 
-struct Job<T, F> {
-    work: Option<F>,
-    outcome: Option<Result<T, Error>>,
-    reply: oneshot::Sender<Result<T, Error>>,
+struct Job<T, E, F> {
+    /// The caller's request, whose id the write's log lines carry, and the write.
+    work: Option<(RequestScope, F)>,
+    outcome: Option<Result<T, E>>,
+    reply: oneshot::Sender<Result<T, E>>,
 }
 
-impl<T, F> WriteJob for Job<T, F>
+impl<T, E, F> WriteJob for Job<T, E, F>
 where
     T: Send,
-    F: FnOnce(&Connection) -> Result<T, Error> + Send,
+    E: From<Error> + Send,
+    F: FnOnce(&SharedConnection) -> Result<T, E> + Send,
 {
     fn abandoned(&self) -> bool {
         self.reply.is_closed()
     }
 
-    fn run(&mut self, conn: &Connection) -> bool {
-        let Some(work) = self.work.take() else { return false };
-        let outcome = work(conn);
+    fn run(&mut self, conn: &SharedConnection) -> bool {
+        let Some((scope, work)) = self.work.take() else { return false };
+        let outcome = scope.run(|| work(conn));
         let ok = outcome.is_ok();
         self.outcome = Some(outcome);
         ok
@@ -235,9 +271,9 @@ where
         let answer = match (self.outcome, commit) {
             (Some(Err(own)), _) => Err(own),
             (Some(Ok(value)), Ok(())) => Ok(value),
-            (Some(Ok(_)), Err(commit)) => Err(commit),
-            (None, Err(commit)) => Err(commit),
-            (None, Ok(())) => Err(Error::Other("the write panicked".into())),
+            (Some(Ok(_)), Err(commit)) => Err(commit.into()),
+            (None, Err(commit)) => Err(commit.into()),
+            (None, Ok(())) => Err(Error::Other("the write panicked".into()).into()),
         };
         let _ = self.reply.send(answer);
     }
@@ -252,7 +288,7 @@ impl std::fmt::Debug for Message {
     }
 }
 
-fn run_writer(conn: &Mutex<Connection>, mut queue: mpsc::Receiver<Message>) {
+fn run_writer(conn: &SharedConnection, mut queue: mpsc::Receiver<Message>) {
     while let Some(first) = queue.blocking_recv() {
         let mut group = Vec::new();
         let mut closing = None;
@@ -269,7 +305,7 @@ fn run_writer(conn: &Mutex<Connection>, mut queue: mpsc::Receiver<Message>) {
                 next = queue.try_recv().ok();
             }
         }
-        commit_group(&conn.lock(), group);
+        commit_group(conn, group);
         if let Some(ack) = closing {
             queue.close();
             let _ = ack.send(());
@@ -278,12 +314,15 @@ fn run_writer(conn: &Mutex<Connection>, mut queue: mpsc::Receiver<Message>) {
     }
 }
 
-fn commit_group(conn: &Connection, mut group: Vec<Box<dyn WriteJob>>) {
+fn commit_group(shared: &SharedConnection, mut group: Vec<Box<dyn WriteJob>>) {
     group.retain(|job| !job.abandoned());
     if group.is_empty() {
         return;
     }
-    let commit = run_group(conn, &mut group);
+    // Held for the whole group: in memory, the readers share this connection and must not see
+    // a group half-way.
+    let conn = shared.lock();
+    let commit = run_group(shared, &conn, &mut group);
     if commit.is_err() {
         let _ = conn.execute_batch("ROLLBACK");
     }
@@ -292,11 +331,11 @@ fn commit_group(conn: &Connection, mut group: Vec<Box<dyn WriteJob>>) {
     }
 }
 
-fn run_group(conn: &Connection, group: &mut [Box<dyn WriteJob>]) -> Result<(), Error> {
+fn run_group(shared: &SharedConnection, conn: &Connection, group: &mut [Box<dyn WriteJob>]) -> Result<(), Error> {
     conn.execute_batch("BEGIN IMMEDIATE")?;
     for job in group.iter_mut() {
         conn.prepare_cached("SAVEPOINT request")?.execute([])?;
-        let ok = std::panic::catch_unwind(AssertUnwindSafe(|| job.run(conn))).unwrap_or(false);
+        let ok = std::panic::catch_unwind(AssertUnwindSafe(|| job.run(shared))).unwrap_or(false);
         if !ok {
             conn.prepare_cached("ROLLBACK TO request")?.execute([])?;
         }
@@ -309,6 +348,7 @@ fn run_group(conn: &Connection, group: &mut [Box<dyn WriteJob>]) -> Result<(), E
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::db::{Isolation, query};
 
     fn open_temp() -> (tempfile::TempDir, Arc<SqliteDb>) {
         let dir = tempfile::tempdir().unwrap();
@@ -331,20 +371,23 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_failed_write_leaves_nothing_and_does_not_spoil_its_group() {
-        let (_dir, db) = open_temp();
-        db.write(|c| Ok(c.execute_batch("CREATE TABLE t (v INTEGER NOT NULL UNIQUE)")?)).await.unwrap();
+        let (_dir, sqlite) = open_temp();
+        let db = super::super::Db::Sqlite(sqlite);
+        db.execute(query("CREATE TABLE t (v INTEGER NOT NULL UNIQUE)")).await.unwrap();
         let mut tasks = Vec::new();
         for v in 0..200_i64 {
             let db = db.clone();
             tasks.push(tokio::spawn(async move {
-                db.write(move |c| {
-                    c.execute("INSERT INTO t (v) VALUES (?1)", [v])?;
-                    // Every third write inserts a second row and then fails: neither row stays.
-                    if v % 3 == 0 {
-                        c.execute("INSERT INTO t (v) VALUES (?1)", [v + 1000])?;
-                        c.execute("INSERT INTO t (v) VALUES (?1)", [v])?;
-                    }
-                    Ok(v)
+                db.transaction(Isolation::default(), move |tx| {
+                    Box::pin(async move {
+                        tx.execute(query("INSERT INTO t (v) VALUES ($1)").bind(v)).await?;
+                        // Every third write inserts a second row and then fails: neither row stays.
+                        if v % 3 == 0 {
+                            tx.execute(query("INSERT INTO t (v) VALUES ($1)").bind(v + 1000)).await?;
+                            tx.execute(query("INSERT INTO t (v) VALUES ($1)").bind(v)).await?;
+                        }
+                        Ok::<_, Error>(v)
+                    })
                 })
                 .await
             }));
@@ -358,21 +401,53 @@ mod tests {
             }
         }
         assert_eq!(failed, 67);
-        let count: i64 = db.read_now(|c| c.query_row("SELECT count(*) FROM t", [], |r| r.get(0))).unwrap();
+        let count: i64 = db.fetch_one(query("SELECT count(*) FROM t")).await.unwrap();
         assert_eq!(count, 133);
-        let big: i64 =
-            db.read_now(|c| c.query_row("SELECT count(*) FROM t WHERE v >= 1000", [], |r| r.get(0))).unwrap();
+        let big: i64 = db.fetch_one(query("SELECT count(*) FROM t WHERE v >= 1000")).await.unwrap();
         assert_eq!(big, 0);
     }
 
     #[tokio::test]
     async fn memory_databases_share_one_connection() {
-        let db = Arc::new(SqliteDb::open(&Location::Memory).unwrap());
-        db.write(|c| Ok(c.execute_batch("CREATE TABLE t (v INTEGER); INSERT INTO t VALUES (7)")?)).await.unwrap();
-        let v: i64 = db.read(|c| c.query_row("SELECT v FROM t", [], |r| r.get(0))).await.unwrap();
+        let db = super::super::Db::Sqlite(Arc::new(SqliteDb::open(&Location::Memory).unwrap()));
+        db.execute(query("CREATE TABLE t (v INTEGER)")).await.unwrap();
+        db.execute(query("INSERT INTO t VALUES (7)")).await.unwrap();
+        let v: i64 = db.scan(query("SELECT v FROM t")).await.unwrap()[0];
         assert_eq!(v, 7);
         db.close().await;
-        let err = db.write(|_| Ok(())).await.unwrap_err();
-        assert!(err.is_unavailable());
+        let err = db.execute(query("INSERT INTO t VALUES (8)")).await.unwrap_err();
+        assert!(err.is_unavailable(), "{err}");
+    }
+
+    /// Every reader busy: the read waits for one off the async threads and still answers.
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_read_waits_for_a_busy_reader_off_the_async_thread() {
+        let (_dir, sqlite) = open_temp();
+        let db = super::super::Db::Sqlite(sqlite.clone());
+        // Held by another thread: the locks are re-entrant, so this thread could take them.
+        let (locked, release) = (std::sync::mpsc::channel(), std::sync::mpsc::channel::<()>());
+        let holder = std::thread::spawn({
+            let sqlite = sqlite.clone();
+            move || {
+                let _held: Vec<_> = sqlite.readers.iter().map(|reader| reader.lock()).collect();
+                locked.0.send(()).unwrap();
+                let _ = release.1.recv();
+            }
+        });
+        locked.1.recv().unwrap();
+        let waiting = tokio::spawn({
+            let db = db.clone();
+            async move { db.fetch_one::<i64>(query("SELECT 41 + 1")).await }
+        });
+        // On this single async thread, the spawned read can only make progress if it did not
+        // block the thread: poll until it has counted its wait.
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+        while sqlite.stats().read_waits == 0 {
+            assert!(tokio::time::Instant::now() < deadline, "the read never waited");
+            tokio::task::yield_now().await;
+        }
+        release.0.send(()).unwrap();
+        holder.join().unwrap();
+        assert_eq!(waiting.await.unwrap().unwrap(), 42);
     }
 }

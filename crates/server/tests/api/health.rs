@@ -1,5 +1,6 @@
 use std::time::Duration;
 
+use ferrum_platform::db::query;
 use ferrum_server::BUILD;
 use ferrum_testkit::{Backend, TestDb, both_backends};
 use serde_json::Value;
@@ -73,15 +74,11 @@ async fn connects_to_postgres_by_host_settings() {
     let health: Value = server.client.get(server.url("/health")).send().await.unwrap().json().await.unwrap();
     assert_eq!(health["checks"]["database"], "up");
     // It migrated the named database, not another one.
-    let tables: i64 = match &db.db {
-        ferrum_platform::Db::Postgres(pool) => {
-            sqlx::query_scalar("SELECT count(*) FROM information_schema.tables WHERE table_name = 'patients'")
-                .fetch_one(pool)
-                .await
-                .unwrap()
-        }
-        ferrum_platform::Db::Sqlite(_) => unreachable!(),
-    };
+    let tables: i64 = db
+        .db
+        .fetch_one(query("SELECT count(*) FROM information_schema.tables WHERE table_name = 'patients'"))
+        .await
+        .unwrap();
     assert_eq!(tables, 1);
     server.stop().await.unwrap();
 }
@@ -96,10 +93,9 @@ async fn connects_to_postgres_over_tls() {
         return;
     }
     let db = TestDb::new(Backend::Postgres, &[]).await;
-    let ferrum_platform::Db::Postgres(pool) = &db.db else { unreachable!("a PostgreSQL test database") };
-    let ssl: String = sqlx::query_scalar("SHOW ssl").fetch_one(pool).await.unwrap();
+    let ssl: String = db.db.fetch_one(query("SHOW ssl")).await.unwrap();
     assert_eq!(ssl, "on", "the PostgreSQL under test must accept TLS connections");
-    let certificate: String = sqlx::query_scalar("SHOW ssl_cert_file").fetch_one(pool).await.unwrap();
+    let certificate: String = db.db.fetch_one(query("SHOW ssl_cert_file")).await.unwrap();
 
     for (name, mode) in [
         ("tls-require", "sslmode=require".to_owned()),
@@ -111,14 +107,17 @@ async fn connects_to_postgres_over_tls() {
         server.wait_ready(Duration::from_secs(10)).await;
         let health: Value = server.client.get(server.url("/health")).send().await.unwrap().json().await.unwrap();
         assert_eq!(health["checks"]["database"], "up", "{mode}");
-        let (encrypted, plain): (i64, i64) = sqlx::query_as(
-            "SELECT count(*) FILTER (WHERE s.ssl), count(*) FILTER (WHERE NOT s.ssl) \
-             FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid) WHERE a.application_name = $1",
-        )
-        .bind(name)
-        .fetch_one(pool)
-        .await
-        .unwrap();
+        let (encrypted, plain): (i64, i64) = db
+            .db
+            .fetch_one(
+                query(
+                    "SELECT count(*) FILTER (WHERE s.ssl), count(*) FILTER (WHERE NOT s.ssl) \
+                     FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid) WHERE a.application_name = $1",
+                )
+                .bind(name),
+            )
+            .await
+            .unwrap();
         assert!(encrypted >= 1 && plain == 0, "{mode}: {encrypted} encrypted, {plain} plain connections");
         server.stop().await.unwrap();
     }
