@@ -9,7 +9,7 @@ async fn refuses_requests_without_a_valid_token(backend: Backend) {
     let app = spawn(backend).await;
     let url = app.url("/api/v1/patients");
     let now = chrono::Utc::now().timestamp();
-    let expired = app.platform.auth.sign(&Claims { admin: true, exp: now - 3600, ..Claims::default() });
+    let expired = app.platform.auth.sign(&Claims { admin: true, exp: now - 3600, ..Claims::default() }).unwrap();
     let other_key = jsonwebtoken::encode(
         &jsonwebtoken::Header::default(),
         &Claims { admin: true, exp: now + 3600, ..Claims::default() },
