@@ -15,10 +15,6 @@ use crate::command::Command;
 /// The server used when neither the command line nor `FERRUM_CALC_ADDRESS` names one.
 pub(crate) const DEFAULT_ADDRESS: &str = "localhost:8080";
 
-/// How long connecting may take, so a server that does not answer is reported within 5 s
-/// (SPEC 6) with time to spare for the process itself.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(4);
-
 /// A connected calc client.
 #[derive(Debug)]
 pub(crate) struct Calc {
@@ -30,12 +26,12 @@ impl Calc {
     /// reported before the first command. `Err` is one line saying why.
     ///
     /// Connected means answered: the connection is opened and one gRPC health check answered,
-    /// all within [`CONNECT_TIMEOUT`]. An open TCP connection alone says nothing: a peer that
+    /// all within `timeout`. An open TCP connection alone says nothing: a peer that
     /// accepts and never speaks HTTP/2 would leave the first command waiting forever. Any
     /// answer will do (a server without the health service says `UNIMPLEMENTED`).
-    pub(crate) async fn connect(address: &str) -> Result<Self, String> {
+    pub(crate) async fn connect(address: &str, timeout: Duration) -> Result<Self, String> {
         let uri = server_uri(address)?;
-        let endpoint = Endpoint::from(uri.clone()).connect_timeout(CONNECT_TIMEOUT);
+        let endpoint = Endpoint::from(uri.clone()).connect_timeout(timeout);
         let connected = async {
             let channel = endpoint.connect().await.map_err(|error| cause(&error))?;
             let check = HealthClient::new(channel.clone()).check(HealthCheckRequest { service: String::new() }).await;
@@ -44,9 +40,9 @@ impl Calc {
                 Ok(_) | Err(_) => Ok(channel),
             }
         };
-        let channel = tokio::time::timeout(CONNECT_TIMEOUT, connected)
+        let channel = tokio::time::timeout(timeout, connected)
             .await
-            .map_err(|_| format!("cannot connect to {uri}: no answer within {}s", CONNECT_TIMEOUT.as_secs()))?
+            .map_err(|_| format!("cannot connect to {uri}: no answer within {timeout:?}"))?
             .map_err(|why| format!("cannot connect to {uri}: {why}"))?;
         Ok(Self { client: CalcClient::new(channel) })
     }

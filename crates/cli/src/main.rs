@@ -6,7 +6,7 @@ mod client;
 mod command;
 mod repl;
 
-use std::process::ExitCode;
+use std::{process::ExitCode, time::Duration};
 
 use clap::{CommandFactory, Parser, Subcommand};
 
@@ -18,6 +18,26 @@ use crate::client::{Calc, DEFAULT_ADDRESS};
 struct Cli {
     #[command(subcommand)]
     command: Option<Verb>,
+    /// Seconds to wait for the server to answer when connecting (fractions allowed: 0.5). The
+    /// default leaves time within SPEC 6's 5 s for the process itself.
+    #[arg(
+        long,
+        global = true,
+        env = "FERRUM_CALC_CONNECT_TIMEOUT",
+        default_value = "4",
+        value_parser = parse_seconds,
+        value_name = "SECONDS"
+    )]
+    connect_timeout: Duration,
+}
+
+/// A positive number of seconds, whole or not.
+fn parse_seconds(text: &str) -> Result<Duration, String> {
+    let seconds: f64 = text.trim().parse().map_err(|_| format!("`{text}` is not a number of seconds"))?;
+    match Duration::try_from_secs_f64(seconds) {
+        Ok(duration) if !duration.is_zero() => Ok(duration),
+        _ => Err(format!("`{text}`: the timeout must be a positive number of seconds")),
+    }
 }
 
 const AFTER_HELP: &str = "\
@@ -56,19 +76,19 @@ async fn main() -> ExitCode {
             let _ = Cli::command().print_help();
             ExitCode::from(2)
         }
-        Some(Verb::Connect { address }) => match Calc::connect(&address).await {
+        Some(Verb::Connect { address }) => match Calc::connect(&address, cli.connect_timeout).await {
             Ok(mut calc) => match repl::run(&mut calc).await {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(error) => fail(&format!("cannot read input: {error}")),
             },
             Err(message) => fail(&message),
         },
-        Some(Verb::Calc { address, words }) => one_shot(&address, &words).await,
+        Some(Verb::Calc { address, words }) => one_shot(&address, &words, cli.connect_timeout).await,
     }
 }
 
 /// `ferrum-cli calc ...`: parse before connecting, so a bad argument sends nothing.
-async fn one_shot(address: &str, words: &[String]) -> ExitCode {
+async fn one_shot(address: &str, words: &[String], connect_timeout: Duration) -> ExitCode {
     let command = match command::parse_words(words) {
         Ok(Some(
             command @ (command::Command::Add(..) | command::Command::Max(..) | command::Command::NthPrimes(_)),
@@ -82,7 +102,7 @@ async fn one_shot(address: &str, words: &[String]) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let mut calc = match Calc::connect(address).await {
+    let mut calc = match Calc::connect(address, connect_timeout).await {
         Ok(calc) => calc,
         Err(message) => return fail(&message),
     };
@@ -118,6 +138,20 @@ mod tests {
                 assert_eq!(words, ["add", "-3", "5"]);
             }
             other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_connect_timeout_is_4s_unless_set_in_seconds() {
+        let cli = Cli::try_parse_from(["ferrum-cli", "calc", "add", "1", "2"]).unwrap();
+        // SPEC 6: an unreachable server is reported within 5 s.
+        assert_eq!(cli.connect_timeout, Duration::from_secs(4));
+        let cli = Cli::try_parse_from(["ferrum-cli", "connect", "--connect-timeout", "0.25"]).unwrap();
+        assert_eq!(cli.connect_timeout, Duration::from_millis(250));
+        for bad in ["0", "-1", "soon", "NaN"] {
+            let error =
+                Cli::try_parse_from(["ferrum-cli", &format!("--connect-timeout={bad}"), "connect"]).unwrap_err();
+            assert!(error.to_string().contains(&format!("`{bad}`")), "{bad}: {error}");
         }
     }
 }

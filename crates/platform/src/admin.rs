@@ -86,8 +86,8 @@ mod tests {
         let keys = keys();
         let contributed = OpenApiRouter::new().routes(routes!(ping));
         let (router, doc) = mount([contributed], keys.clone()).split_for_parts();
-        let scoped = keys.mint(None, false, Some("patients admin".into()), None);
-        let patients_only = keys.mint(None, false, Some("patients".into()), None);
+        let scoped = keys.mint(None, false, Some("patients admin".into()), None).unwrap();
+        let patients_only = keys.mint(None, false, Some("patients".into()), None).unwrap();
         assert_eq!(status(&router, "/admin/ping", Some(&scoped)).await, StatusCode::OK);
         assert_eq!(status(&router, "/admin/ping", None).await, StatusCode::UNAUTHORIZED);
         assert_eq!(status(&router, "/admin/ping", Some(&patients_only)).await, StatusCode::FORBIDDEN);

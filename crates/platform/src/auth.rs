@@ -110,6 +110,13 @@ pub enum AuthError {
     WrongAlgorithm,
 }
 
+/// A token could not be signed: the key does not suit HS256 or the claims did not serialize.
+/// Neither happens with a key read from the configuration; a caller still reports it (500, an
+/// error exit) rather than hand out an empty token.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot sign the token: {0}")]
+pub struct SignError(#[source] jsonwebtoken::errors::Error);
+
 impl From<AuthError> for Problem {
     fn from(error: AuthError) -> Self {
         let challenge = match error {
@@ -196,12 +203,18 @@ impl AuthKeys {
     }
 
     /// Signs `claims` as they are.
-    pub fn sign(&self, claims: &Claims) -> String {
-        jsonwebtoken::encode(&Header::new(Algorithm::HS256), claims, &self.encoding).unwrap_or_default()
+    pub fn sign(&self, claims: &Claims) -> Result<String, SignError> {
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), claims, &self.encoding).map_err(SignError)
     }
 
     /// Mints a token for the configured claim name and lifetime, with the given grants.
-    pub fn mint(&self, sub: Option<String>, admin: bool, scope: Option<String>, ttl: Option<Duration>) -> String {
+    pub fn mint(
+        &self,
+        sub: Option<String>,
+        admin: bool,
+        scope: Option<String>,
+        ttl: Option<Duration>,
+    ) -> Result<String, SignError> {
         let now = chrono::Utc::now().timestamp();
         let ttl = i64::try_from(ttl.unwrap_or(self.expiration).as_secs()).unwrap_or(i64::MAX / 2);
         self.sign(&Claims {
@@ -378,8 +391,9 @@ pub fn generate_token_route(keys: Arc<AuthKeys>) -> OpenApiRouter {
 #[utoipa::path(get, path = "/generate-token", tag = "auth",
     responses((status = 200, description = "A token that grants every scope.", body = Token,
         example = json!({"token": "eyJhbGciOiJIUzI1NiJ9.eyJhZG1pbiI6dHJ1ZX0.c2lnbmF0dXJl"}))))]
-async fn generate_token(State(keys): State<Arc<AuthKeys>>) -> Json<Token> {
-    Json(Token { token: keys.mint(None, true, None, None) })
+async fn generate_token(State(keys): State<Arc<AuthKeys>>) -> Result<Json<Token>, Problem> {
+    let token = keys.mint(None, true, None, None).map_err(|error| Problem::internal(error.to_string()))?;
+    Ok(Json(Token { token }))
 }
 
 /// Keys for `key` with every other setting at its default, for the crate's unit tests.
@@ -404,7 +418,7 @@ mod tests {
     #[test]
     fn verifies_what_it_mints() {
         let keys = keys("k1");
-        let token = keys.mint(Some("u1".into()), false, Some("patients care".into()), None);
+        let token = keys.mint(Some("u1".into()), false, Some("patients care".into()), None).unwrap();
         let claims = keys.verify(&token).unwrap();
         assert_eq!(claims.name.as_deref(), Some("ferrum"));
         assert!(claims.has_scope(Scope::new("care")));
@@ -416,14 +430,15 @@ mod tests {
         let keys = keys("k1");
         let now = chrono::Utc::now().timestamp();
         // Valid for one more second, thanks to the leeway.
-        let token = keys.sign(&Claims { sub: Some("u1".into()), exp: now - 29, ..Claims::default() });
+        let token = keys.sign(&Claims { sub: Some("u1".into()), exp: now - 29, ..Claims::default() }).unwrap();
         assert_eq!(keys.verify(&token).map(|c| c.sub), Ok(Some("u1".into())));
         assert_eq!(keys.verify(&token).map(|c| c.sub), Ok(Some("u1".into())), "remembered");
         std::thread::sleep(Duration::from_millis(2100));
         assert_eq!(keys.verify(&token), Err(AuthError::Expired));
         assert!(keys.verified.is_empty(), "an expired token is forgotten");
         // Another key's token of the same claims is not taken for the remembered one.
-        let forged = test_keys("k2").sign(&Claims { sub: Some("u1".into()), exp: now + 60, ..Claims::default() });
+        let forged =
+            test_keys("k2").sign(&Claims { sub: Some("u1".into()), exp: now + 60, ..Claims::default() }).unwrap();
         assert_eq!(keys.verify(&forged), Err(AuthError::BadSignature));
     }
 
@@ -431,7 +446,7 @@ mod tests {
     fn the_memory_of_verified_tokens_is_bounded() {
         let keys = keys("k1");
         for n in 0..=VERIFIED_TOKENS {
-            let token = keys.mint(Some(n.to_string()), false, None, None);
+            let token = keys.mint(Some(n.to_string()), false, None, None).unwrap();
             assert_eq!(keys.verify(&token).map(|c| c.sub), Ok(Some(n.to_string())));
         }
         assert!((1..=VERIFIED_TOKENS).contains(&keys.verified.len()), "{}", keys.verified.len());
@@ -441,11 +456,12 @@ mod tests {
     fn says_why_a_token_is_refused() {
         let keys = keys("k1");
         assert_eq!(keys.verify("nonsense"), Err(AuthError::Malformed));
-        let other = super::tests::keys("k2").mint(None, true, None, None);
+        let other = super::tests::keys("k2").mint(None, true, None, None).unwrap();
         assert_eq!(keys.verify(&other), Err(AuthError::BadSignature));
-        let expired = keys.sign(&Claims { exp: chrono::Utc::now().timestamp() - 120, ..Claims::default() });
+        let expired = keys.sign(&Claims { exp: chrono::Utc::now().timestamp() - 120, ..Claims::default() }).unwrap();
         assert_eq!(keys.verify(&expired), Err(AuthError::Expired));
-        let within_leeway = keys.sign(&Claims { exp: chrono::Utc::now().timestamp() - 10, ..Claims::default() });
+        let within_leeway =
+            keys.sign(&Claims { exp: chrono::Utc::now().timestamp() - 10, ..Claims::default() }).unwrap();
         assert!(keys.verify(&within_leeway).is_ok());
         // {"alg":"none","typ":"JWT"} . {"admin":true,"exp":9999999999} . (no signature)
         let none = "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.eyJhZG1pbiI6dHJ1ZSwiZXhwIjo5OTk5OTk5OTk5fQ.";
@@ -457,5 +473,34 @@ mod tests {
         )
         .unwrap();
         assert_eq!(keys.verify(&hs512), Err(AuthError::WrongAlgorithm));
+    }
+
+    /// Keys whose signing half cannot sign HS256 (an Ed25519 key), as no configuration gives.
+    fn unsigning_keys() -> AuthKeys {
+        AuthKeys { encoding: EncodingKey::from_ed_der(b"not a key"), ..keys("k1") }
+    }
+
+    #[test]
+    fn a_token_that_cannot_be_signed_is_an_error_not_an_empty_token() {
+        let error = unsigning_keys().mint(None, true, None, None).unwrap_err();
+        assert!(error.to_string().starts_with("cannot sign the token: "), "{error}");
+    }
+
+    #[tokio::test]
+    async fn generate_token_answers_500_when_it_cannot_sign() {
+        use http_body_util::BodyExt as _;
+        use tower::ServiceExt as _;
+
+        let (router, _) = generate_token_route(Arc::new(unsigning_keys())).split_for_parts();
+        let request = Request::get("/generate-token").body(axum::body::Body::empty()).unwrap();
+        let response = router.oneshot(request).await.unwrap();
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(response.headers()[header::CONTENT_TYPE], "application/problem+json");
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        let problem: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(problem["detail"], "internal error");
+        let (router, _) = generate_token_route(Arc::new(keys("k1"))).split_for_parts();
+        let request = Request::get("/generate-token").body(axum::body::Body::empty()).unwrap();
+        assert_eq!(router.oneshot(request).await.unwrap().status(), StatusCode::OK);
     }
 }

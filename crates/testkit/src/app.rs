@@ -86,12 +86,12 @@ impl TestApp {
 
     /// A token with these space-separated scopes.
     pub fn token(&self, scopes: &str) -> String {
-        self.platform.auth.mint(Some("test-user".into()), false, Some(scopes.into()), None)
+        self.platform.auth.mint(Some("test-user".into()), false, Some(scopes.into()), None).expect("a test token")
     }
 
     /// A token with `admin: true`.
     pub fn admin_token(&self) -> String {
-        self.platform.auth.mint(Some("test-admin".into()), true, None, None)
+        self.platform.auth.mint(Some("test-admin".into()), true, None, None).expect("a test token")
     }
 }
 

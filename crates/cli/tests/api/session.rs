@@ -1,7 +1,5 @@
 //! `ferrum-cli connect`: the interactive session, scripted through a pipe.
 
-use std::time::Duration;
-
 use crate::{Server, closed_port, ferrum_cli, sample};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -74,26 +72,30 @@ async fn the_address_comes_from_the_environment_when_not_given() {
     assert_eq!((run.code, run.stdout.as_str()), (Some(0), "42\n"), "{run:?}");
 }
 
+/// SPEC 6's 5 s: a refused connection is reported as refused, not waited out, and a peer that
+/// accepts and never answers is given up on after the connect timeout, which the default keeps
+/// under 5 s (a unit test holds it) and this test shortens, so no duration is asserted.
 #[tokio::test]
-async fn an_unreachable_server_is_one_line_and_status_1_within_5s() {
+async fn an_unreachable_server_is_one_line_and_status_1() {
     let address = format!("127.0.0.1:{}", closed_port());
     for args in [vec!["connect", address.as_str()], vec!["calc", "--address", address.as_str(), "add", "1", "2"]] {
         let run = ferrum_cli(&args, &[], "add 1 2\n").await;
         assert_eq!(run.code, Some(1), "{run:?}");
         assert_eq!(run.stderr.lines().count(), 1, "{run:?}");
         assert!(run.stderr.contains("cannot connect") && run.stderr.contains(&address), "{run:?}");
-        assert!(run.took < Duration::from_secs(5), "{run:?}");
+        assert!(run.stderr.to_lowercase().contains("connection refused"), "refused, not waited out: {run:?}");
         assert_eq!(run.stdout, "");
     }
     // A peer that accepts the connection and never answers is no server either.
     let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let address = silent.local_addr().unwrap().to_string();
+    let shortened = [("FERRUM_CALC_CONNECT_TIMEOUT", "0.3")];
     for args in [vec!["connect", address.as_str()], vec!["calc", "--address", address.as_str(), "add", "1", "2"]] {
-        let run = ferrum_cli(&args, &[], "add 1 2\n").await;
+        let run = ferrum_cli(&args, &shortened, "add 1 2\n").await;
         assert_eq!(run.code, Some(1), "{run:?}");
         assert_eq!(run.stderr.lines().count(), 1, "{run:?}");
-        assert!(run.stderr.contains("cannot connect") && run.stderr.contains("no answer"), "{run:?}");
-        assert!(run.took < Duration::from_secs(5), "{run:?}");
+        assert!(run.stderr.contains("cannot connect") && run.stderr.contains("no answer within 300ms"), "{run:?}");
+        assert_eq!(run.stdout, "");
     }
     drop(silent);
     let run = ferrum_cli(&["connect", "https://calc.example"], &[], "").await;

@@ -3,13 +3,13 @@ use ferrum_testkit::{Backend, both_backends};
 use reqwest::{StatusCode, header};
 use serde_json::Value;
 
-use crate::{problem, spawn};
+use crate::{problem, refused, spawn};
 
 async fn refuses_requests_without_a_valid_token(backend: Backend) {
     let app = spawn(backend).await;
     let url = app.url("/api/v1/patients");
     let now = chrono::Utc::now().timestamp();
-    let expired = app.platform.auth.sign(&Claims { admin: true, exp: now - 3600, ..Claims::default() });
+    let expired = app.platform.auth.sign(&Claims { admin: true, exp: now - 3600, ..Claims::default() }).unwrap();
     let other_key = jsonwebtoken::encode(
         &jsonwebtoken::Header::default(),
         &Claims { admin: true, exp: now + 3600, ..Claims::default() },
@@ -42,9 +42,9 @@ async fn needs_the_patients_scope(backend: Backend) {
     let app = spawn(backend).await;
     let url = app.url("/api/v1/patients");
     let wrong_scope = app.client.get(&url).bearer_auth(app.token("care payments")).send().await.unwrap();
-    problem(wrong_scope, StatusCode::FORBIDDEN).await;
+    refused(wrong_scope, StatusCode::FORBIDDEN, "the token lacks the `patients` scope").await;
     let post = app.client.post(&url).bearer_auth(app.token("care")).json(&serde_json::json!({})).send().await.unwrap();
-    problem(post, StatusCode::FORBIDDEN).await;
+    refused(post, StatusCode::FORBIDDEN, "the token lacks the `patients` scope").await;
     for token in [app.token("care patients"), app.admin_token()] {
         let response = app.client.get(&url).bearer_auth(token).send().await.unwrap();
         assert_eq!(response.status(), StatusCode::OK);

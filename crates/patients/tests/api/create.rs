@@ -1,11 +1,11 @@
 use std::time::Duration;
 
 use ferrum_platform::http::middleware::HttpSettings;
-use ferrum_testkit::{Backend, TestApp, both_backends};
+use ferrum_testkit::{Backend, RawConnection, TestApp, both_backends};
 use reqwest::{Method, StatusCode, header};
 use serde_json::{Value, json};
 
-use crate::{create, get, problem, spawn, token};
+use crate::{create, get, problem, refused, spawn, token};
 
 async fn creates_a_patient_at_its_location(backend: Backend) {
     let app = spawn(backend).await;
@@ -56,7 +56,8 @@ async fn refuses_other_content_types(backend: Backend) {
         if let Some(content_type) = content_type {
             request = request.header(header::CONTENT_TYPE, content_type);
         }
-        problem(request.send().await.unwrap(), StatusCode::UNSUPPORTED_MEDIA_TYPE).await;
+        let why = "expected a request body of type application/json (or curl --data JSON)";
+        refused(request.send().await.unwrap(), StatusCode::UNSUPPORTED_MEDIA_TYPE, why).await;
     }
     assert_eq!(count(&app).await, 0);
 }
@@ -100,7 +101,12 @@ async fn names_every_invalid_field(backend: Backend) {
         assert_eq!(fields, [field], "body {body} gave {problem}");
     }
     let several = create(&app, json!({"first_name": "", "email": "bad"})).await;
-    assert_eq!(problem(several, StatusCode::UNPROCESSABLE_ENTITY).await["errors"].as_array().unwrap().len(), 2);
+    let several = problem(several, StatusCode::UNPROCESSABLE_ENTITY).await;
+    let expected = json!([
+        {"field": "first_name", "message": "is required"},
+        {"field": "email", "message": "must be an email address like name@example.org"},
+    ]);
+    assert_eq!(several["errors"], expected, "{several}");
     assert_eq!(count(&app).await, 0);
 }
 
@@ -156,32 +162,24 @@ async fn caps_declared_and_chunked_bodies(backend: Backend) {
         token(&app)
     );
     // Declared too large: refused from the header alone, before any body is sent.
-    let declared = raw_exchange(&app, &format!("{head}Content-Length: 4096\r\n\r\n")).await;
-    assert!(declared.starts_with("HTTP/1.1 413"), "{declared}");
-    assert!(declared.contains("application/problem+json"), "{declared}");
+    too_large(&app, &format!("{head}Content-Length: 4096\r\n\r\n")).await;
     // Chunked: no length up front; the cap applies while reading (2 KiB sent, unfinished).
     let chunk = format!("{{\"first_name\":\"{}\"}}", "x".repeat(2048));
-    let chunked = format!("{head}Transfer-Encoding: chunked\r\n\r\n{:x}\r\n{chunk}\r\n", chunk.len());
-    let chunked = raw_exchange(&app, &chunked).await;
-    assert!(chunked.starts_with("HTTP/1.1 413"), "{chunked}");
-    assert!(chunked.contains("\"status\":413"), "{chunked}");
+    too_large(&app, &format!("{head}Transfer-Encoding: chunked\r\n\r\n{:x}\r\n{chunk}\r\n", chunk.len())).await;
     // Under the cap, the same route works.
     assert_eq!(create(&app, json!({"first_name": "Small"})).await.status(), StatusCode::CREATED);
     assert_eq!(count(&app).await, 1);
 }
 
-/// Writes raw bytes to the server and reads its whole answer (the request says Connection: close).
-async fn raw_exchange(app: &TestApp, request: &str) -> String {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let addr = app.base_url.trim_start_matches("http://");
-    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
-    stream.write_all(request.as_bytes()).await.unwrap();
-    let mut answer = Vec::new();
-    tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut answer))
-        .await
-        .expect("answer in time")
-        .unwrap();
-    String::from_utf8_lossy(&answer).into_owned()
+/// Writes `request` as raw bytes and expects the 413 problem as the answer.
+async fn too_large(app: &TestApp, request: &str) {
+    let mut connection = RawConnection::connect(&app.base_url).await.unwrap();
+    connection.send(request.as_bytes()).await.unwrap();
+    let answer =
+        tokio::time::timeout(Duration::from_secs(5), connection.answer()).await.expect("answer in time").unwrap();
+    assert_eq!(answer.status, 413, "{}", answer.head);
+    assert_eq!(answer.header("content-type"), Some("application/problem+json"), "{}", answer.head);
+    assert_eq!(answer.json()["detail"], "the request body is larger than the configured limit");
 }
 
 async fn finding_needs_an_existing_integer_id(backend: Backend) {
@@ -189,26 +187,27 @@ async fn finding_needs_an_existing_integer_id(backend: Backend) {
     let missing = problem(get(&app, "/api/v1/patients/42").await, StatusCode::NOT_FOUND).await;
     assert_eq!(missing["detail"], "patient 42 does not exist");
     for bad in ["abc", "1.5", "99999999999999999999"] {
-        problem(get(&app, &format!("/api/v1/patients/{bad}")).await, StatusCode::BAD_REQUEST).await;
+        let why = format!("invalid path: Cannot parse `{bad}`");
+        refused(get(&app, &format!("/api/v1/patients/{bad}")).await, StatusCode::BAD_REQUEST, &why).await;
     }
 }
 
 async fn unknown_routes_and_methods_are_json(backend: Backend) {
     let app = spawn(backend).await;
-    problem(get(&app, "/api/v1/nothing").await, StatusCode::NOT_FOUND).await;
+    refused(get(&app, "/api/v1/nothing").await, StatusCode::NOT_FOUND, "no such route").await;
     // No redirect for a trailing slash (SPEC 1.7).
-    problem(get(&app, "/api/v1/patients/").await, StatusCode::NOT_FOUND).await;
+    refused(get(&app, "/api/v1/patients/").await, StatusCode::NOT_FOUND, "no such route").await;
     let patch = app.client.patch(app.url("/api/v1/patients/1")).bearer_auth(token(&app)).send().await.unwrap();
     let allow = patch.headers()[header::ALLOW].to_str().unwrap().to_owned();
     for method in ["GET", "PUT", "DELETE"] {
         assert!(allow.contains(method), "{allow}");
     }
-    problem(patch, StatusCode::METHOD_NOT_ALLOWED).await;
+    refused(patch, StatusCode::METHOD_NOT_ALLOWED, "method not allowed").await;
     // The method is wrong whoever asks: 405 before any token is asked for (SPEC 1.4).
     for (method, path) in [(Method::PATCH, "/api/v1/patients/1"), (Method::DELETE, "/api/v1/patients")] {
         let anonymous = app.client.request(method, app.url(path)).send().await.unwrap();
         assert!(anonymous.headers()[header::ALLOW].to_str().unwrap().contains("GET"), "{path}");
-        problem(anonymous, StatusCode::METHOD_NOT_ALLOWED).await;
+        refused(anonymous, StatusCode::METHOD_NOT_ALLOWED, "method not allowed").await;
     }
 }
 

@@ -2,7 +2,7 @@ use ferrum_testkit::{Backend, both_backends};
 use reqwest::{StatusCode, header};
 use serde_json::Value;
 
-use crate::{create_named, get, problem, spawn, token};
+use crate::{create_named, get, refused, spawn, token};
 
 fn next_link(response: &reqwest::Response) -> Option<String> {
     let link = response.headers().get(header::LINK)?.to_str().unwrap();
@@ -85,8 +85,14 @@ async fn a_search_for_nul_matches_nothing(backend: Backend) {
 
 async fn checks_list_parameters(backend: Backend) {
     let app = spawn(backend).await;
-    for bad in ["limit=0", "limit=-1", "limit=abc", "after_id=x"] {
-        problem(get(&app, &format!("/api/v1/patients?{bad}")).await, StatusCode::BAD_REQUEST).await;
+    let cases = [
+        ("limit=0", "limit must be at least 1"),
+        ("limit=-1", "limit must be at least 1"),
+        ("limit=abc", "limit: invalid digit"),
+        ("after_id=x", "after_id: invalid digit"),
+    ];
+    for (bad, why) in cases {
+        refused(get(&app, &format!("/api/v1/patients?{bad}")).await, StatusCode::BAD_REQUEST, why).await;
     }
     create_named(&app, "A", "").await;
     let capped = get(&app, "/api/v1/patients?limit=5000").await;

@@ -53,3 +53,11 @@ pub async fn problem(response: Response, status: StatusCode) -> Value {
     assert!(body["title"].is_string() && body["detail"].is_string(), "{body}");
     body
 }
+
+/// Asserts a problem+json answer with this status whose `detail` says why (contains `why`), and
+/// returns its body.
+pub async fn refused(response: Response, status: StatusCode, why: &str) -> Value {
+    let body = problem(response, status).await;
+    assert!(body["detail"].as_str().is_some_and(|detail| detail.contains(why)), "not saying {why:?}: {body}");
+    body
+}

@@ -4,7 +4,7 @@ use ferrum_testkit::{Backend, both_backends};
 use reqwest::{StatusCode, header};
 use serde_json::Value;
 
-use crate::spawn;
+use crate::{refused, spawn};
 
 async fn the_original_integration_scenario(backend: Backend) {
     let app = spawn(backend).await;
@@ -12,8 +12,8 @@ async fn the_original_integration_scenario(backend: Backend) {
     let token: Value = app.client.get(app.url("/generate-token")).send().await.unwrap().json().await.unwrap();
     let token = token["token"].as_str().unwrap().to_owned();
     // 2. Without it, the API refuses.
-    let refused = app.client.get(app.url("/api/v1/patients")).send().await.unwrap();
-    assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+    let anonymous = app.client.get(app.url("/api/v1/patients")).send().await.unwrap();
+    refused(anonymous, StatusCode::UNAUTHORIZED, "missing bearer token").await;
     // 3. Create patients the way `curl --data` does.
     let mut locations = Vec::new();
     for name in ["Heimdall", "Tyr"] {

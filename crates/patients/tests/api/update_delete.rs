@@ -2,7 +2,7 @@ use ferrum_testkit::{Backend, TestApp, both_backends};
 use reqwest::{Response, StatusCode, header};
 use serde_json::{Value, json};
 
-use crate::{create_named, get, problem, spawn, token};
+use crate::{create_named, get, problem, refused, spawn, token};
 
 async fn put(app: &TestApp, id: &Value, if_match: Option<&str>, body: Value) -> Response {
     let mut request = app.client.put(app.url(&format!("/api/v1/patients/{id}"))).bearer_auth(token(app)).json(&body);
@@ -47,7 +47,7 @@ async fn refuses_a_stale_version_and_keeps_the_record(backend: Backend) {
     assert!(body["detail"].as_str().unwrap().contains("version 2"), "{body}");
     // The body's `version` works like If-Match.
     let stale_body = put(&app, id, None, json!({"first_name": "Sif 3", "version": 1})).await;
-    problem(stale_body, StatusCode::CONFLICT).await;
+    refused(stale_body, StatusCode::CONFLICT, &format!("patient {id} is at version 2, not 1")).await;
     let current = put(&app, id, None, json!({"first_name": "Sif 3", "version": 2})).await;
     assert_eq!(current.status(), StatusCode::OK);
     let stored: Value = get(&app, &format!("/api/v1/patients/{id}")).await.json().await.unwrap();
@@ -67,11 +67,14 @@ async fn update_errors(backend: Backend) {
     let app = spawn(backend).await;
     let created = create_named(&app, "Frigg", "").await;
     let id = &created["id"];
-    problem(put(&app, &json!(404), None, json!({"first_name": "X"})).await, StatusCode::NOT_FOUND).await;
-    problem(put(&app, &json!("abc"), None, json!({"first_name": "X"})).await, StatusCode::BAD_REQUEST).await;
-    problem(put(&app, id, Some("\"soon\""), json!({"first_name": "X"})).await, StatusCode::BAD_REQUEST).await;
-    for grammar in ["null", "\"1", "W/1", "\"-1\"", "\"1\", \"2\"", "\"99999999999999999999\""] {
-        problem(put(&app, id, Some(grammar), json!({"first_name": "X"})).await, StatusCode::BAD_REQUEST).await;
+    let x = || json!({"first_name": "X"});
+    refused(put(&app, &json!(404), None, x()).await, StatusCode::NOT_FOUND, "patient 404 does not exist").await;
+    // The id goes into the path as JSON: `"abc"`, quotes and all.
+    let not_an_id = put(&app, &json!("abc"), None, x()).await;
+    refused(not_an_id, StatusCode::BAD_REQUEST, "invalid path: Cannot parse `\"abc\"`").await;
+    for grammar in ["\"soon\"", "null", "\"1", "W/1", "\"-1\"", "\"1\", \"2\"", "\"99999999999999999999\""] {
+        let why = format!("If-Match must be a version like \"3\", not {grammar}");
+        refused(put(&app, id, Some(grammar), x()).await, StatusCode::BAD_REQUEST, &why).await;
     }
     for version in [json!(1.5), json!(1e20), json!(-9.3e18), json!("1")] {
         let out_of_range = put(&app, id, None, json!({"first_name": "X", "version": version})).await;
@@ -79,7 +82,8 @@ async fn update_errors(backend: Backend) {
         assert_eq!(body["errors"][0]["field"], "version", "{version}: {body}");
     }
     let invalid = put(&app, id, Some("\"1\""), json!({"first_name": ""})).await;
-    problem(invalid, StatusCode::UNPROCESSABLE_ENTITY).await;
+    let invalid = problem(invalid, StatusCode::UNPROCESSABLE_ENTITY).await;
+    assert_eq!(invalid["errors"], json!([{"field": "first_name", "message": "is required"}]), "{invalid}");
     // Nothing above changed the record.
     let stored: Value = get(&app, &format!("/api/v1/patients/{id}")).await.json().await.unwrap();
     assert_eq!(stored, created);
@@ -94,10 +98,10 @@ async fn if_match_and_body_version_must_both_be_current(backend: Backend) {
     for (header, body) in [("\"1\"", 2), ("\"2\"", 1)] {
         let response = put(&app, id, Some(header), json!({"first_name": "X", "version": body})).await;
         assert_eq!(response.headers()[header::ETAG], "\"1\"");
-        problem(response, StatusCode::CONFLICT).await;
+        refused(response, StatusCode::CONFLICT, &format!("patient {id} is at version 1, not 2")).await;
     }
     let missing = put(&app, &json!(404), Some("\"1\""), json!({"first_name": "X", "version": 2})).await;
-    problem(missing, StatusCode::NOT_FOUND).await;
+    refused(missing, StatusCode::NOT_FOUND, "patient 404 does not exist").await;
     let stored: Value = get(&app, &format!("/api/v1/patients/{id}")).await.json().await.unwrap();
     assert_eq!(stored, created);
 }
@@ -138,12 +142,18 @@ async fn exactly_one_of_many_concurrent_updates_wins(backend: Backend) {
     let id = created["id"].clone();
     let attempts = (0..16).map(|n| {
         let (app, id) = (&app, &id);
-        async move { put(app, id, Some("\"1\""), json!({"first_name": format!("Baldr {n}")})).await.status() }
+        async move {
+            let response = put(app, id, Some("\"1\""), json!({"first_name": format!("Baldr {n}")})).await;
+            let status = response.status();
+            (status, response.json::<Value>().await.unwrap()["detail"].clone())
+        }
     });
-    let statuses = futures_util::future::join_all(attempts).await;
-    let won = statuses.iter().filter(|s| **s == StatusCode::OK).count();
-    let lost = statuses.iter().filter(|s| **s == StatusCode::CONFLICT).count();
-    assert_eq!((won, lost), (1, 15), "{statuses:?}");
+    let answers = futures_util::future::join_all(attempts).await;
+    let won = answers.iter().filter(|(status, _)| *status == StatusCode::OK).count();
+    let lost = answers.iter().filter(|(status, _)| *status == StatusCode::CONFLICT).count();
+    assert_eq!((won, lost), (1, 15), "{answers:?}");
+    let stale = json!(format!("patient {id} is at version 2, not 1"));
+    assert!(answers.iter().all(|(status, detail)| *status == StatusCode::OK || *detail == stale), "{answers:?}");
     let stored: Value = get(&app, &format!("/api/v1/patients/{id}")).await.json().await.unwrap();
     assert_eq!(stored["version"], 2);
 }
@@ -153,13 +163,14 @@ async fn deletes_once(backend: Backend) {
     let created = create_named(&app, "Hod", "").await;
     let id = &created["id"];
     let stale = delete(&app, id, Some("\"7\"")).await;
-    problem(stale, StatusCode::CONFLICT).await;
+    refused(stale, StatusCode::CONFLICT, &format!("patient {id} is at version 1, not 7")).await;
     let deleted = delete(&app, id, Some("\"1\"")).await;
     assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
     assert!(deleted.bytes().await.unwrap().is_empty());
-    problem(get(&app, &format!("/api/v1/patients/{id}")).await, StatusCode::NOT_FOUND).await;
-    problem(delete(&app, id, None).await, StatusCode::NOT_FOUND).await;
-    problem(delete(&app, &json!("x"), None).await, StatusCode::BAD_REQUEST).await;
+    let gone = format!("patient {id} does not exist");
+    refused(get(&app, &format!("/api/v1/patients/{id}")).await, StatusCode::NOT_FOUND, &gone).await;
+    refused(delete(&app, id, None).await, StatusCode::NOT_FOUND, &gone).await;
+    refused(delete(&app, &json!("x"), None).await, StatusCode::BAD_REQUEST, "invalid path: Cannot parse `\"x\"`").await;
     // Ids are not reused after a delete.
     let next = create_named(&app, "Vali", "").await;
     assert!(next["id"].as_i64() > id.as_i64());

@@ -6,6 +6,8 @@
 //! - Body cap: a declared `Content-Length` over the cap is refused before the body is read; any
 //!   other non-empty body is read through `http_body_util::Limited`, which the extractors turn
 //!   into 413 once the cap is crossed. Empty bodies (most GETs) are passed through untouched.
+//!   After a 413, the rest of the body is read, within bounds, so that the client reads the
+//!   answer ([`super::linger`]).
 //! - Deadline: 504 when the handler is not done in time. CPU profiles run as long as they were
 //!   asked to (their handler bounds them), and gRPC calls are left to their own deadline, so a
 //!   gRPC client gets `DEADLINE_EXCEEDED` rather than a bare HTTP 504. The deadline counts from
@@ -40,7 +42,10 @@ use http_body_util::{BodyExt as _, Limited};
 use tokio::time::{Instant, Sleep};
 use tower::{Layer, Service};
 
-use super::problem::Problem;
+use super::{
+    linger::{self, Lingering},
+    problem::Problem,
+};
 
 /// The request deadline and the body cap.
 #[derive(Clone, Copy, Debug)]
@@ -61,8 +66,11 @@ pub(crate) fn call(
 ) -> GuardFuture<RouteFuture<Infallible>> {
     let GuardLimits { timeout, max_body_bytes } = limits;
     let has_body = !http_body::Body::is_end_stream(request.body());
-    if has_body && declared_length(&request).is_some_and(|length| length > max_body_bytes as u64) {
-        return GuardFuture::Answered { response: Some(too_large()) };
+    if has_body {
+        if let Some(declared) = declared_length(&request).filter(|length| *length > max_body_bytes as u64) {
+            linger::refuse_declared(request, declared, max_body_bytes);
+            return GuardFuture::Answered { response: Some(too_large()) };
+        }
     }
     // A gRPC call always has a body (its message frames): a GET needs no content-type look.
     let unbounded = request.uri().path().starts_with(crate::profiling::PREFIX) || (has_body && is_grpc(&request));
@@ -73,7 +81,9 @@ pub(crate) fn call(
     let handled = if has_body {
         // The cap is enforced here; axum's own 2 MB default for extractors would be a second
         // one, so it is switched off for this request (only requests with a body pay for that).
-        let request = request.map(|body| Body::new(Limited::new(body, max_body_bytes)));
+        let version = request.version();
+        let request =
+            request.map(|body| Body::new(Limited::new(Lingering::new(body, max_body_bytes, version), max_body_bytes)));
         DefaultBodyLimit::disable().layer(router).call(request)
     } else {
         router.call(request)

@@ -8,10 +8,11 @@
 //!   outermost
 //! - [`rate_limit`]: per-client GCRA limits, in process or in Redis
 //! - [`routes`]: a router with its route templates, which the platform's services name routes by
-//! - `observe`, `cors`, `guard`, `compress` and `stamp`: the request id, access log and
-//!   metrics; CORS; the body cap, deadline, panic net and problem bodies; compression when asked
-//!   for; the headers every answer carries, put on where answers are made (private:
-//!   [`middleware::apply`] is how they are used)
+//! - `observe`, `cors`, `guard`, `linger`, `compress` and `stamp`: the request id, access log
+//!   and metrics; CORS; the body cap, deadline, panic net and problem bodies; the rest of an
+//!   oversized body read after its 413; compression when asked for; the headers every answer
+//!   carries, put on where answers are made (private: [`middleware::apply`] is how they are
+//!   used)
 
 mod answer;
 mod compress;
@@ -20,6 +21,7 @@ mod edge;
 pub mod extract;
 mod guard;
 pub mod integer;
+mod linger;
 pub mod middleware;
 mod observe;
 pub mod problem;

@@ -6,7 +6,7 @@ use ferrum_platform::auth::AuthKeys;
 
 use crate::config::TokenArgs;
 
-/// Prints the token on stdout.
+/// Prints the token on stdout; exits 1, printing nothing there, when it cannot be signed.
 pub fn token(args: &TokenArgs) -> ExitCode {
     if let Err(message) = args.auth.check() {
         return super::config_error(&message);
@@ -14,6 +14,14 @@ pub fn token(args: &TokenArgs) -> ExitCode {
     let scopes: Vec<&str> = args.scopes.iter().flat_map(|s| s.split_whitespace()).collect();
     let scope = (!scopes.is_empty()).then(|| scopes.join(" "));
     let keys = AuthKeys::new(&args.auth);
-    println!("{}", keys.mint(args.sub.clone(), args.admin, scope, args.ttl));
-    ExitCode::SUCCESS
+    match keys.mint(args.sub.clone(), args.admin, scope, args.ttl) {
+        Ok(token) => {
+            println!("{token}");
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("error: {error}");
+            ExitCode::FAILURE
+        }
+    }
 }

@@ -45,7 +45,7 @@ async fn get_config(server: &Server, token: Option<&str>) -> reqwest::Response {
 async fn admin_routes_exist_only_with_the_flag() {
     for off in [&[][..], &["--admin", "false"][..]] {
         let (_db, server) = started(off).await;
-        let admin = keys().mint(None, true, None, None);
+        let admin = keys().mint(None, true, None, None).unwrap();
         let response = get_config(&server, Some(&admin)).await;
         assert_eq!(response.status(), 404, "{off:?}");
         assert_eq!(response.headers()["content-type"], "application/problem+json", "{off:?}");
@@ -65,18 +65,19 @@ async fn admin_routes_need_scope_admin() {
     assert_eq!(missing.headers()["www-authenticate"], "Bearer");
     let forged =
         AuthKeys::new(&Cli::try_parse_args(["ferrum", "--jwt-signing-key", "other"]).unwrap().into_config().auth)
-            .mint(None, true, None, None);
+            .mint(None, true, None, None)
+            .unwrap();
     assert_eq!(get_config(&server, Some(&forged)).await.status(), 401, "a token signed with another key");
 
-    let patients = keys.mint(Some("ops".into()), false, Some("patients care".into()), None);
+    let patients = keys.mint(Some("ops".into()), false, Some("patients care".into()), None).unwrap();
     let forbidden = get_config(&server, Some(&patients)).await;
     assert_eq!(forbidden.status(), 403);
     let body: Value = forbidden.json().await.unwrap();
     assert!(body["detail"].as_str().unwrap().contains("admin"), "{body}");
 
-    let scoped = keys.mint(Some("ops".into()), false, Some("patients admin".into()), None);
+    let scoped = keys.mint(Some("ops".into()), false, Some("patients admin".into()), None).unwrap();
     assert_eq!(get_config(&server, Some(&scoped)).await.status(), 200, "scope admin");
-    let all = keys.mint(None, true, None, None);
+    let all = keys.mint(None, true, None, None).unwrap();
     assert_eq!(get_config(&server, Some(&all)).await.status(), 200, "admin: true");
     server.stop().await.unwrap();
 }
@@ -84,7 +85,7 @@ async fn admin_routes_need_scope_admin() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn config_is_what_ferrum_config_prints_with_secrets_masked() {
     let (db, server) = started(&["--admin"]).await;
-    let response = get_config(&server, Some(&keys().mint(None, true, None, None))).await;
+    let response = get_config(&server, Some(&keys().mint(None, true, None, None).unwrap())).await;
     assert_eq!(response.status(), 200);
     let text = response.text().await.unwrap();
     assert!(!text.contains(SIGNING_KEY) && !text.contains(DATABASE_PASSWORD), "a secret leaked: {text}");

@@ -1,8 +1,9 @@
-//! CORS and compression, switched by configuration (SPEC 1.7).
+//! CORS and compression, switched by configuration (SPEC 1.7); the headers every answer
+//! carries; the body cap's 413 as a client that writes its whole body first reads it.
 
 use std::time::Duration;
 
-use ferrum_testkit::{Backend, TestDb};
+use ferrum_testkit::{Backend, RawConnection, TestDb};
 use reqwest::{Method, header};
 
 use crate::Server;
@@ -185,5 +186,56 @@ async fn every_answer_carries_the_request_id_limit_and_vary_once() {
     assert_eq!(answers[7].1.headers()["x-ratelimit-remaining"], "2");
     assert_eq!(answers.iter().filter(|(what, _)| *what == "list").count(), 2);
     assert!(answers.last().unwrap().1.headers().contains_key(header::RETRY_AFTER));
+    server.stop().await.unwrap();
+}
+
+/// A client that writes the whole of an oversized body before it reads (Python's `urllib`
+/// does) reads the 413, whether the body's length was declared (refused from the header) or it
+/// came chunked (refused once the cap was crossed): the server reads the rest of the body
+/// rather than closing while the client still sends. Drained, a kept-alive connection serves
+/// the next request.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_oversized_body_s_413_reaches_a_client_that_sends_it_whole_first() {
+    let (_db, server) = started(&[]).await;
+    let token = server.token().await;
+    // 2 MiB against the default cap of 1 MiB.
+    let body = format!("{{\"first_name\":\"{}\"}}", "x".repeat(2 * 1024 * 1024));
+    let head = format!(
+        "POST /api/v1/patients HTTP/1.1\r\nHost: ferrum\r\nAuthorization: Bearer {token}\r\n\
+         Content-Type: application/json\r\n"
+    );
+    let declared = |connection: &str| format!("{head}{connection}Content-Length: {}\r\n\r\n{body}", body.len());
+    let chunked = format!("{head}Transfer-Encoding: chunked\r\n\r\n{:x}\r\n{body}\r\n0\r\n\r\n", body.len());
+    // On a slow link, the answer is ready while most of the body is still to come.
+    let too_large = async |connection: &mut RawConnection, request: &str, round: &str| {
+        let sent = connection.send_slowly(request.as_bytes(), 256 * 1024, Duration::from_millis(2)).await;
+        sent.unwrap_or_else(|e| panic!("{round}: sending: {e}"));
+        let answer = tokio::time::timeout(Duration::from_secs(10), connection.answer())
+            .await
+            .unwrap_or_else(|_| panic!("{round}: no answer in time"))
+            .unwrap_or_else(|e| panic!("{round}: reading: {e}"));
+        assert_eq!(answer.status, 413, "{round}: {}", answer.head);
+        assert_eq!(answer.header("content-type"), Some("application/problem+json"), "{round}");
+        let problem = answer.json();
+        assert_eq!(problem["status"], 413, "{round}: {problem}");
+        assert_eq!(problem["detail"], "the request body is larger than the configured limit", "{round}");
+        answer
+    };
+    // As urllib sends it: a new connection each time, closed after the answer.
+    for round in 0..5 {
+        let mut connection = RawConnection::connect(&server.base).await.unwrap();
+        too_large(&mut connection, &declared("Connection: close\r\n"), &format!("closing {round}")).await;
+    }
+    // One kept-alive connection, declared and chunked in turn: each body drained, the
+    // connection stays open for the next request.
+    let mut connection = RawConnection::connect(&server.base).await.unwrap();
+    for round in 0..6 {
+        let request = if round % 2 == 0 { declared("") } else { chunked.clone() };
+        let answer = too_large(&mut connection, &request, &format!("kept-alive {round}")).await;
+        assert_ne!(answer.header("connection"), Some("close"), "kept-alive {round}: {}", answer.head);
+    }
+    connection.send(b"GET /health/live HTTP/1.1\r\nHost: ferrum\r\n\r\n").await.unwrap();
+    let live = tokio::time::timeout(Duration::from_secs(10), connection.answer()).await.unwrap().unwrap();
+    assert_eq!(live.status, 200, "{}", live.head);
     server.stop().await.unwrap();
 }

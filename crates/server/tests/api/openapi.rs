@@ -74,7 +74,7 @@ async fn routes_match_the_document(flags: &[&str]) {
     }
 
     // An admin token from the server's own key gets past every guard to the method check.
-    let token = platform.auth.mint(Some("route-census".into()), true, None, None);
+    let token = platform.auth.mint(Some("route-census".into()), true, None, None).unwrap();
     let mut mounted = BTreeSet::new();
     for path in &paths {
         let url = server.url(&concrete_path(path));

@@ -9,7 +9,7 @@ use reqwest::{Response, header};
 use crate::Server;
 
 fn token_for(subject: &str) -> String {
-    AuthKeys::new(&test_auth_config()).mint(Some(subject.to_owned()), false, Some("patients".into()), None)
+    AuthKeys::new(&test_auth_config()).mint(Some(subject.to_owned()), false, Some("patients".into()), None).unwrap()
 }
 
 fn unique(name: &str) -> String {
