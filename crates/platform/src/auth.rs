@@ -22,8 +22,8 @@
 //! ```
 //!
 //! A protected route answers 401 (with `WWW-Authenticate`) without a valid token and 403 with a
-//! token lacking a scope; a handler that needs the caller takes a [`Caller`] argument, the claims
-//! the guard verified.
+//! token lacking a scope, as problem+json, or in the module's own shape through [`require_as`];
+//! a handler that needs the caller takes a [`Caller`] argument, the claims the guard verified.
 
 mod caller;
 mod guard;
@@ -32,7 +32,7 @@ use std::{sync::Arc, time::Duration};
 
 use axum::{
     extract::{Request, State},
-    http::{HeaderValue, StatusCode, header},
+    http::{HeaderValue, header},
 };
 use dashmap::DashMap;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, errors::ErrorKind};
@@ -41,11 +41,11 @@ use utoipa::{OpenApi, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 pub use caller::Caller;
-pub use guard::require;
+pub use guard::{require, require_as};
 
 use crate::{
     config::AuthConfig,
-    http::{Json, Problem},
+    http::{Json, Problem, Rejection},
 };
 
 /// Leeway on `exp` and `nbf` for clocks that disagree a little.
@@ -134,13 +134,19 @@ pub enum AuthError {
     WrongAlgorithm,
 }
 
-impl From<AuthError> for Problem {
-    fn from(error: AuthError) -> Self {
-        let challenge = match error {
+impl AuthError {
+    /// The `WWW-Authenticate` value a 401 for this error carries (RFC 6750).
+    pub fn challenge(&self) -> HeaderValue {
+        match self {
             AuthError::Missing => HeaderValue::from_static("Bearer"),
             _ => HeaderValue::from_static("Bearer error=\"invalid_token\""),
-        };
-        Problem::new(StatusCode::UNAUTHORIZED, error.to_string()).with_header(header::WWW_AUTHENTICATE, challenge)
+        }
+    }
+}
+
+impl From<AuthError> for Problem {
+    fn from(error: AuthError) -> Self {
+        Problem::from(Rejection::Unauthenticated(error))
     }
 }
 

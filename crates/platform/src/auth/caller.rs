@@ -4,7 +4,7 @@
 use axum::{extract::FromRequestParts, http::request::Parts};
 
 use super::{Claims, Scope};
-use crate::http::Problem;
+use crate::http::Rejection;
 
 /// Who called a route behind [`super::require`]: the token's subject, name, scopes and admin
 /// flag, as the guard verified them. A handler takes it as an argument:
@@ -56,12 +56,10 @@ impl Caller {
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for Caller {
-    type Rejection = Problem;
+    type Rejection = Rejection;
 
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Problem> {
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Rejection> {
         // Taken, not cloned: the guard put them there for the handler alone.
-        parts.extensions.remove::<Claims>().map(Caller).ok_or_else(|| {
-            Problem::internal("a handler takes a Caller on a route without a token guard (or takes it twice)")
-        })
+        parts.extensions.remove::<Claims>().map(Caller).ok_or(Rejection::NoCaller)
     }
 }

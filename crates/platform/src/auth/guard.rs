@@ -7,6 +7,9 @@
 //! - `security(())`: anyone, no token needed (care's `/ping`, chirps' register and login).
 //! - no `security`: the router's scope, written into the operation's entry so that the document
 //!   says it too. A route the document does not list gets the router's scope as well.
+//!
+//! Refusals are [`Rejection`]s: problem+json through [`require`], the module's own shape
+//! through [`require_as`].
 
 use std::{
     collections::HashMap,
@@ -28,7 +31,7 @@ use utoipa_axum::router::OpenApiRouter;
 
 use super::{AuthKeys, Claims, Scope, bearer};
 use crate::{
-    http::Problem,
+    http::{Problem, Rejection},
     openapi::{self, BEARER},
 };
 
@@ -45,14 +48,30 @@ use crate::{
 /// document has the paths as served (after any `nest`), once its routes are all added: a route
 /// added afterwards is not guarded.
 pub fn require<S: Clone + Send + Sync + 'static>(
-    mut router: OpenApiRouter<S>,
+    router: OpenApiRouter<S>,
     keys: Arc<AuthKeys>,
     scope: Scope,
 ) -> OpenApiRouter<S> {
+    require_as::<Problem, S>(router, keys, scope)
+}
+
+/// [`require`], with its refusals (401, 403) answered as the module's error type `R` answers
+/// them: `auth::require_as::<CareError, _>(router, keys, SCOPE)` puts care's 401 and 403 in its
+/// envelope (SPEC 3).
+pub fn require_as<R, S>(mut router: OpenApiRouter<S>, keys: Arc<AuthKeys>, scope: Scope) -> OpenApiRouter<S>
+where
+    R: From<Rejection> + IntoResponse,
+    S: Clone + Send + Sync + 'static,
+{
     let default = vec![SecurityRequirement::new(BEARER, [scope.name()])];
     let routes = Arc::new(DocumentedAccess::of(router.get_openapi_mut(), &default));
     let default = Access::Scopes(Box::new([Box::new([scope.name().into()])]));
-    router.route_layer(Guard { keys, routes, default: Arc::new(default) })
+    router.route_layer(Guard { keys, routes, default: Arc::new(default), refuse: refuse::<R> })
+}
+
+/// The answer of a refusal, as `R` renders it.
+fn refuse<R: From<Rejection> + IntoResponse>(rejection: Rejection) -> Response {
+    R::from(rejection).into_response()
 }
 
 /// Who may call one operation.
@@ -157,6 +176,8 @@ struct Guard {
     routes: Arc<DocumentedAccess>,
     /// The access of routes the document does not list: the router's scope.
     default: Arc<Access>,
+    /// How the module answers a refusal.
+    refuse: fn(Rejection) -> Response,
 }
 
 impl<S> Layer<S> for Guard {
@@ -218,11 +239,10 @@ impl Guard {
         let verified = request.extensions_mut().remove::<Claims>().map(Ok);
         let claims = match verified.unwrap_or_else(|| bearer(request).and_then(|token| self.keys.verify(token))) {
             Ok(claims) => claims,
-            Err(error) => return Some(Problem::from(error).into_response()),
+            Err(error) => return Some((self.refuse)(Rejection::Unauthenticated(error))),
         };
         if let Some(scope) = Access::lacking(alternatives, &claims) {
-            let lacks = format!("the token lacks the `{scope}` scope");
-            return Some(Problem::new(StatusCode::FORBIDDEN, lacks).into_response());
+            return Some((self.refuse)(Rejection::Forbidden { scope }));
         }
         request.extensions_mut().insert(claims);
         None
