@@ -1,10 +1,11 @@
 //! `/admin/*` (SPEC 1.1 `--admin`, 1.5): the operators' routes, all behind scope `admin`.
 //!
 //! The server and each module contribute admin routes with paths relative to `/admin` (a
-//! handler at `/repo` answers `/admin/repo`); [`mount`] nests them under [`PREFIX`], guards
-//! them with [`auth::require`] and writes the guard into every operation's OpenAPI entry, so a
-//! contributed route can neither skip the guard nor leave it undocumented. The server calls
-//! [`mount`] only when started with `--admin`; otherwise no admin path exists (404).
+//! handler at `/repo` answers `/admin/repo`); [`mount`] nests them under [`PREFIX`], writes
+//! scope `admin` into every operation's OpenAPI entry (whatever the contributor wrote there) and
+//! guards them with [`auth::require`], which reads it, so a contributed route can neither skip
+//! the guard nor leave it undocumented. The server calls [`mount`] only when started with
+//! `--admin`; otherwise no admin path exists (404).
 
 use std::sync::Arc;
 
@@ -31,11 +32,11 @@ struct AdminApi;
 /// The contributed admin routes under [`PREFIX`], behind scope `admin`, documented as such.
 pub fn mount(contributions: impl IntoIterator<Item = OpenApiRouter>, keys: Arc<AuthKeys>) -> OpenApiRouter {
     let routes = contributions.into_iter().fold(OpenApiRouter::new(), OpenApiRouter::merge);
-    // Guarded once nested: the guard reads the paths as served from the document.
-    let nested = OpenApiRouter::with_openapi(AdminApi::openapi()).nest(PREFIX, routes);
-    let mut admin = auth::require(nested, keys, Scope::ADMIN);
-    document_guard(admin.get_openapi_mut());
-    admin
+    // Guarded once nested: the guard reads the paths as served from the document, and each
+    // operation's scopes, written here first so that no contribution can open itself up.
+    let mut nested = OpenApiRouter::with_openapi(AdminApi::openapi()).nest(PREFIX, routes);
+    document_guard(nested.get_openapi_mut());
+    auth::require(nested, keys, Scope::ADMIN)
 }
 
 /// Every admin operation needs the bearer scheme with scope `admin` and may answer 401 or 403.

@@ -1,32 +1,51 @@
 //! JWT authentication and scopes (SPEC 1.5): HS256 pinned, 30 s leeway, `admin: true` grants
-//! every scope. Modules guard their routers with [`require`]; handlers read the verified
-//! [`Claims`] from the request extensions when they need the caller.
+//! every scope.
+//!
+//! A module guards its router with [`require`], which reads who may call each route from the
+//! route's OpenAPI operation, so one router holds its public and protected routes alike:
+//!
+//! ```ignore
+//! /// Anyone may ask: no token.
+//! #[utoipa::path(get, path = "/ping", security(()), responses((status = 200, description = "pong")))]
+//! async fn ping() -> &'static str { "pong!" }
+//!
+//! /// Scope `care` and scope `care:reimburse`.
+//! #[utoipa::path(post, path = "/events/{id}/reimburse", security(("bearer" = ["care", "care:reimburse"])), ...)]
+//! async fn reimburse_event(caller: Caller, Path(id): Path<i64>) -> ... { caller.subject() ... }
+//!
+//! /// No `security`: the router's scope (`care`), written into the document for it.
+//! #[utoipa::path(get, path = "/events", ...)]
+//! async fn list_events(state: State) -> ... { ... }
+//!
+//! let router = OpenApiRouter::new().routes(routes!(ping)).routes(routes!(list_events)) /* ... */;
+//! auth::require(router, platform.auth.clone(), Scope::new("care"))
+//! ```
+//!
+//! A protected route answers 401 (with `WWW-Authenticate`) without a valid token and 403 with a
+//! token lacking a scope, as problem+json, or in the module's own shape through [`require_as`];
+//! a handler that needs the caller takes a [`Caller`] argument, the claims the guard verified.
 
-use std::{
-    collections::HashMap,
-    convert::Infallible,
-    future::{Ready, ready},
-    sync::Arc,
-    task::{Context, Poll},
-    time::Duration,
-};
+mod caller;
+mod guard;
+
+use std::{sync::Arc, time::Duration};
 
 use axum::{
-    extract::{MatchedPath, Request, State},
-    http::{HeaderValue, Method, StatusCode, header},
-    response::{IntoResponse, Response},
+    extract::{Request, State},
+    http::{HeaderValue, header},
 };
 use dashmap::DashMap;
-use futures_util::future::Either;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, errors::ErrorKind};
 use serde::{Deserialize, Serialize};
-use tower::{Layer, Service};
 use utoipa::{OpenApi, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
+pub use caller::Caller;
+pub use guard::{require, require_as};
+
 use crate::{
     config::AuthConfig,
-    http::{Json, Problem},
+    http::{Json, Problem, Rejection},
 };
 
 /// Leeway on `exp` and `nbf` for clocks that disagree a little.
@@ -83,7 +102,12 @@ pub struct Claims {
 impl Claims {
     /// True when the token may use routes guarded by `scope`.
     pub fn has_scope(&self, scope: Scope) -> bool {
-        self.admin || self.scope.as_deref().unwrap_or("").split_whitespace().any(|s| s == scope.0)
+        self.grants(scope.0)
+    }
+
+    /// True when the token grants the scope named `scope`.
+    fn grants(&self, scope: &str) -> bool {
+        self.admin || self.scope.as_deref().unwrap_or("").split_whitespace().any(|s| s == scope)
     }
 }
 
@@ -117,13 +141,19 @@ pub enum AuthError {
 #[error("cannot sign the token: {0}")]
 pub struct SignError(#[source] jsonwebtoken::errors::Error);
 
-impl From<AuthError> for Problem {
-    fn from(error: AuthError) -> Self {
-        let challenge = match error {
+impl AuthError {
+    /// The `WWW-Authenticate` value a 401 for this error carries (RFC 6750).
+    pub fn challenge(&self) -> HeaderValue {
+        match self {
             AuthError::Missing => HeaderValue::from_static("Bearer"),
             _ => HeaderValue::from_static("Bearer error=\"invalid_token\""),
-        };
-        Problem::new(StatusCode::UNAUTHORIZED, error.to_string()).with_header(header::WWW_AUTHENTICATE, challenge)
+        }
+    }
+}
+
+impl From<AuthError> for Problem {
+    fn from(error: AuthError) -> Self {
+        Problem::from(Rejection::Unauthenticated(error))
     }
 }
 
@@ -253,122 +283,6 @@ pub fn bearer(request: &Request) -> Result<&str, AuthError> {
     Ok(token.trim())
 }
 
-/// A route layer admitting only requests whose token carries `scope`: 401 without a valid
-/// token, 403 with one that lacks the scope. The verified [`Claims`] go into the extensions.
-///
-/// A method the route does not serve is 405 whoever asks (SPEC 1.4), token or not. axum's
-/// `route_layer` also wraps each route's answer for other methods, so the guard tells them
-/// apart by the methods `router`'s OpenAPI document gives each path (the server's OpenAPI tests
-/// hold the document to the routes), and the router then adds its `Allow`. Call this on a
-/// router whose document has the paths as served (after any `nest`).
-pub fn require<S: Clone + Send + Sync + 'static>(
-    router: OpenApiRouter<S>,
-    keys: Arc<AuthKeys>,
-    scope: Scope,
-) -> OpenApiRouter<S> {
-    let methods = Arc::new(DocumentedMethods::of(router.get_openapi()));
-    router.route_layer(Guard { keys, scope, methods })
-}
-
-/// The layer [`require`] puts on the routes: a named service and future rather than axum's
-/// `from_fn`, which per request cloned the route's boxed service (an allocation), built a `Next`
-/// and boxed the guard's `async` body; every check here is made before the route is called,
-/// with nothing to wait for.
-#[derive(Clone)]
-struct Guard {
-    keys: Arc<AuthKeys>,
-    scope: Scope,
-    methods: Arc<DocumentedMethods>,
-}
-
-impl<S> Layer<S> for Guard {
-    type Service = Guarded<S>;
-
-    fn layer(&self, route: S) -> Guarded<S> {
-        Guarded { guard: self.clone(), route }
-    }
-}
-
-/// A route behind [`Guard`].
-#[derive(Clone)]
-struct Guarded<S> {
-    guard: Guard,
-    route: S,
-}
-
-impl<S> Service<Request> for Guarded<S>
-where
-    S: Service<Request, Response = Response, Error = Infallible>,
-{
-    type Response = Response;
-    type Error = Infallible;
-    type Future = Either<Ready<Result<Response, Infallible>>, S::Future>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
-        self.route.poll_ready(cx)
-    }
-
-    fn call(&mut self, mut request: Request) -> Self::Future {
-        match self.guard.refusal(&mut request) {
-            None => Either::Right(self.route.call(request)),
-            Some(refused) => Either::Left(ready(Ok(refused))),
-        }
-    }
-}
-
-/// The methods each path template of an OpenAPI document serves.
-struct DocumentedMethods(HashMap<String, Vec<Method>, foldhash::fast::RandomState>);
-
-impl DocumentedMethods {
-    fn of(document: &utoipa::openapi::OpenApi) -> Self {
-        let methods = document.paths.paths.iter().map(|(path, item)| {
-            let served = [
-                (item.get.is_some(), Method::GET),
-                // axum answers HEAD with the GET handler.
-                (item.get.is_some() || item.head.is_some(), Method::HEAD),
-                (item.post.is_some(), Method::POST),
-                (item.put.is_some(), Method::PUT),
-                (item.delete.is_some(), Method::DELETE),
-                (item.patch.is_some(), Method::PATCH),
-                (item.options.is_some(), Method::OPTIONS),
-                (item.trace.is_some(), Method::TRACE),
-            ];
-            (path.clone(), served.into_iter().filter_map(|(served, method)| served.then_some(method)).collect())
-        });
-        Self(methods.collect())
-    }
-
-    /// True when `request`'s route is documented without its method.
-    fn refuse(&self, request: &Request) -> bool {
-        let Some(route) = request.extensions().get::<MatchedPath>() else { return false };
-        self.0.get(route.as_str()).is_some_and(|methods| !methods.contains(request.method()))
-    }
-}
-
-impl Guard {
-    /// The answer that refuses `request`, if any; when none, the request goes on to its route
-    /// with its verified [`Claims`] in its extensions.
-    fn refusal(&self, request: &mut Request) -> Option<Response> {
-        if self.methods.refuse(request) {
-            // As the router answers it: a bare 405, given its `Allow` by the router and its
-            // problem body by the edge.
-            return Some(StatusCode::METHOD_NOT_ALLOWED.into_response());
-        }
-        // The rate limiter may have verified this request's token already.
-        let verified = request.extensions_mut().remove::<Claims>().map(Ok);
-        let claims = match verified.unwrap_or_else(|| bearer(request).and_then(|token| self.keys.verify(token))) {
-            Ok(claims) => claims,
-            Err(error) => return Some(Problem::from(error).into_response()),
-        };
-        if !claims.has_scope(self.scope) {
-            let lacks = format!("the token lacks the `{}` scope", self.scope.name());
-            return Some(Problem::new(StatusCode::FORBIDDEN, lacks).into_response());
-        }
-        request.extensions_mut().insert(claims);
-        None
-    }
-}
-
 /// A freshly minted token.
 #[derive(Serialize, ToSchema)]
 struct Token {
@@ -412,6 +326,7 @@ pub(crate) fn test_keys(key: &str) -> AuthKeys {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use axum::http::StatusCode;
 
     use super::test_keys as keys;
 

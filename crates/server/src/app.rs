@@ -2,7 +2,8 @@
 //! [`App::run`] serves the health routes at once, connects to the database with backoff
 //! (abortable by the stop signal), migrates, then serves every enabled module until the stop
 //! signal, and lets in-flight requests finish within the grace period. `/metrics`, when
-//! enabled, answers from the start. The gRPC port follows the same steps with the calc routes.
+//! enabled, answers from the start. The gRPC port follows the same steps with the modules' gRPC
+//! services (calc).
 
 use std::{
     future::Future,
@@ -11,7 +12,6 @@ use std::{
 };
 
 use anyhow::Context as _;
-use ferrum_calc::{grpc::SERVICE_NAMES, grpc_routes};
 use ferrum_platform::{
     BuildInfo, Platform, admin,
     auth::{self, AuthKeys},
@@ -28,7 +28,7 @@ use ferrum_platform::{
 };
 use tokio_util::sync::CancellationToken;
 
-use crate::config::{Config, Module};
+use crate::{config::Config, modules::ModuleContext};
 
 /// A bound, not yet serving, server.
 #[derive(Debug)]
@@ -124,7 +124,7 @@ impl App {
                 return Ok(());
             }
         };
-        let applied = db::migrate::run(&db, &migrations(&self.config.modules)).await.context("migrations failed")?;
+        let applied = db::migrate::run(&db, &migrations(&self.config)).await.context("migrations failed")?;
         tracing::info!(backend = ?db.backend(), applied, "database ready");
 
         let platform = Platform {
@@ -134,13 +134,19 @@ impl App {
             build: self.build,
         };
         let settings = HttpSettings { rate_limiter: rate_limiter(&self.config, &platform).await?, ..settings };
-        let router = middleware::apply(compose(&platform, &self.config, metrics.clone(), &stopping), &settings);
+        let router = middleware::apply(compose(&platform, &self.config, metrics.clone(), &stopping)?, &settings);
         let listener = tokio::net::TcpListener::from_std(self.listener)?;
         let serving_http = serve(listener, router, stopping.clone().cancelled_owned());
         let serving_grpc = match self.grpc {
-            // The same layers as the HTTP port (request ids, access log, limits), calc alone.
+            // The same layers as the HTTP port (request ids, access log, limits), gRPC alone.
             Some((grpc_listener, addr)) => {
-                let router = middleware::apply(calc_routes(&self.config, metrics, &stopping), &settings);
+                let module = ModuleContext {
+                    platform: &platform,
+                    config: &self.config,
+                    metrics: metrics.as_ref(),
+                    stopping: &stopping,
+                };
+                let router = middleware::apply(grpc_routes(&module)?, &settings);
                 let listener = tokio::net::TcpListener::from_std(grpc_listener)?;
                 tracing::info!(%addr, "serving gRPC");
                 Some(serve(listener, router, stopping.clone().cancelled_owned()))
@@ -213,20 +219,20 @@ fn acquire_timeout(config: &Config) -> std::time::Duration {
     config.http.request_timeout.mul_f64(0.8)
 }
 
-/// The one place modules are composed (STYLE R3): adding a module touches this and `Module`.
-/// Each part brings its routes with their OpenAPI paths; [`docs::mount`] serves the merged
-/// document at `/openapi.json` and `/docs`, so it lists exactly what is mounted here.
-/// `metrics` is the server's registry when `--metrics` is on; `stopping` is cancelled by the
-/// stop signal. With `--admin`, the admin routes (the server's and each module's) are mounted
-/// under `/admin`, behind scope `admin`.
+/// The one place modules are composed (STYLE R3): the platform's routes, then each enabled
+/// module's parts as its entry in [`crate::modules::MODULES`] builds them. Each part brings its
+/// routes with their OpenAPI paths; [`docs::mount`] serves the merged document at
+/// `/openapi.json` and `/docs`, so it lists exactly what is mounted here. `metrics` is the
+/// server's registry when `--metrics` is on; `stopping` is cancelled by the stop signal. With
+/// `--admin`, the admin routes (the server's and each module's) are mounted under `/admin`,
+/// behind scope `admin`.
 pub fn compose(
     platform: &Platform,
     config: &Config,
     metrics: Option<Arc<Metrics>>,
     stopping: &CancellationToken,
-) -> Routes {
+) -> anyhow::Result<Routes> {
     let mut api = health::routes(platform.db.clone(), platform.build);
-    let mut grpc = None;
     if let Some(metrics) = &metrics {
         api = api.merge(metrics::routes(metrics.clone(), Some(platform.db.clone())));
     }
@@ -236,59 +242,42 @@ pub fn compose(
     if config.http.profiling {
         api = api.merge(profiling::routes());
     }
-    for module in dedup(&config.modules) {
-        match module {
-            Module::Patients => api = api.merge(ferrum_patients::routes(platform)),
-            // gRPC, routed by path (`/calc.Calc/Add`) on the same port. Its paths carry no
-            // OpenAPI operations: calc.proto and server reflection describe them.
-            Module::Calc => grpc = Some(calc_routes(config, metrics.clone(), stopping)),
-            Module::Care | Module::Payments | Module::Chirps => {
-                tracing::warn!(?module, "module not built yet; skipping");
-            }
+    let module = ModuleContext { platform, config, metrics: metrics.as_ref(), stopping };
+    let mut admin_routes = vec![crate::admin::routes(config)];
+    for spec in config.enabled_modules() {
+        if spec.is_planned() {
+            tracing::warn!(module = spec.name, "module not built yet; skipping");
+        }
+        let built = |what: &str| format!("cannot build the {} module's {what}", spec.name);
+        if let Some(build) = spec.api {
+            api = api.merge(build(&module).with_context(|| built("routes"))?);
+        }
+        if let (true, Some(build)) = (config.admin, spec.admin) {
+            admin_routes.push(build(&module).with_context(|| built("admin routes"))?);
         }
     }
     if config.admin {
-        // A module with admin routes (payments' `/admin/repo`) adds them to this list.
-        let admin_routes = [crate::admin::routes(config)];
         api = api.merge(admin::mount(admin_routes, platform.auth.clone()));
     }
-    let routes = docs::mount(api, platform.build);
-    match grpc {
-        Some(grpc) => routes.merge(grpc),
-        None => routes,
-    }
+    // gRPC, routed by path (`/calc.Calc/Add`) on the same port. Its paths carry no OpenAPI
+    // operations: calc.proto and server reflection describe them.
+    Ok(docs::mount(api, platform.build).merge(grpc_routes(&module)?))
 }
 
-/// The calc gRPC services, with their calls counted in `metrics` when it is on; their health
-/// turns NOT_SERVING when `stopping` is cancelled, while in-flight calls drain.
-fn calc_routes(config: &Config, metrics: Option<Arc<Metrics>>, stopping: &CancellationToken) -> Routes {
-    let routes = grpc_routes(&config.calc, config.http.request_timeout, stopping.clone().cancelled_owned());
-    let router = match metrics {
-        Some(metrics) => metrics::track_grpc(routes, metrics),
-        None => routes,
-    };
-    // tonic routes each service by `/<service>/{*rest}`; the OpenAPI tests check this list
-    // against the router.
-    Routes::unlisted(router, SERVICE_NAMES.map(|service| format!("/{service}/{{*rest}}")))
+/// The gRPC services of the enabled modules: on the HTTP port, and alone on `--grpc-port`.
+fn grpc_routes(module: &ModuleContext<'_>) -> anyhow::Result<Routes> {
+    let mut routes = Routes::default();
+    for spec in module.config.enabled_modules() {
+        if let Some(build) = spec.grpc {
+            let services =
+                build(module).with_context(|| format!("cannot build the {} module's gRPC services", spec.name))?;
+            routes = routes.merge(services);
+        }
+    }
+    Ok(routes)
 }
 
 /// The migrations of the enabled modules.
-pub fn migrations(modules: &[Module]) -> Vec<&'static MigrationSet> {
-    dedup(modules)
-        .into_iter()
-        .filter_map(|module| match module {
-            Module::Patients => Some(&ferrum_patients::MIGRATIONS),
-            Module::Care | Module::Payments | Module::Chirps | Module::Calc => None,
-        })
-        .collect()
-}
-
-fn dedup(modules: &[Module]) -> Vec<Module> {
-    let mut seen = Vec::new();
-    for module in modules {
-        if !seen.contains(module) {
-            seen.push(*module);
-        }
-    }
-    seen
+pub fn migrations(config: &Config) -> Vec<&'static MigrationSet> {
+    config.enabled_modules().into_iter().filter_map(|spec| spec.migrations).collect()
 }

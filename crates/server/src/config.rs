@@ -1,15 +1,17 @@
 //! The `ferrum` command line: the platform's sections plus the module list (SPEC 1.1, 1.2).
 
-use std::time::Duration;
+use std::{sync::LazyLock, time::Duration};
 
 use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
-use ferrum_calc::CalcConfig;
 use ferrum_platform::config::{
     AuthConfig, DbConfig, HttpConfig, LogConfig, MetricsConfig, RateLimitConfig, named, parse_bool, parse_duration,
     parse_port,
 };
 
-use crate::settings::Settings;
+use crate::{
+    modules::{MODULES, ModuleSettings, ModuleSpec},
+    settings::Settings,
+};
 
 /// `ferrum --version`: the injected version and build date.
 const VERSION: &str = concat!(env!("FERRUM_VERSION"), " (built ", env!("FERRUM_BUILD_DATE"), ")");
@@ -58,8 +60,8 @@ pub struct TokenArgs {
     /// Grant every scope (`admin: true`).
     #[arg(long)]
     pub admin: bool,
-    /// A scope to grant (patients, care, payments, chirps, admin); repeat or space-separate.
-    #[arg(long = "scope")]
+    /// A scope to grant; repeat or space-separate.
+    #[arg(long = "scope", help = SCOPE_HELP.as_str())]
     pub scopes: Vec<String>,
     /// The token's subject.
     #[arg(long)]
@@ -127,22 +129,23 @@ pub struct Config {
     /// Prometheus endpoint.
     #[command(flatten)]
     pub metrics: MetricsConfig,
-    /// The calc module's limits.
+    /// The modules' own settings sections (calc's limits), each registered by its module's entry.
     #[command(flatten)]
-    pub calc: CalcConfig,
+    pub module_settings: ModuleSettings,
     /// An extra plaintext port serving only the calc gRPC services (on the --listen address);
     /// gRPC is served on the HTTP port either way.
     #[arg(long = "grpc-port", env = "FERRUM_GRPC_PORT", value_parser = named(parse_port))]
     pub grpc_port: Option<u16>,
-    /// Comma list of modules to serve: patients, care, payments, chirps, calc.
+    /// Comma list of modules to serve (the names in `MODULES`).
     #[arg(
         long = "modules",
         env = "FERRUM_MODULES",
+        help = MODULES_HELP.as_str(),
         value_delimiter = ',',
-        default_value = "patients,care,payments,chirps,calc",
+        default_value = ALL_MODULES.as_str(),
         value_parser = named(parse_module)
     )]
-    pub modules: Vec<Module>,
+    pub modules: Vec<&'static ModuleSpec>,
     /// Mount /admin/* (operators' routes, scope `admin`): true or false.
     #[arg(long = "admin", env = "FERRUM_ADMIN", default_value = "false", num_args = 0..=1, default_missing_value = "true", value_parser = named(parse_bool))]
     pub admin: bool,
@@ -156,37 +159,53 @@ impl Config {
     /// Checks what clap cannot: the rules that span settings.
     pub fn check(&self) -> Result<(), String> {
         self.auth.check()?;
-        if self.grpc_port.is_some() && !self.modules.contains(&Module::Calc) {
-            return Err("invalid FERRUM_GRPC_PORT: it serves the calc module, which FERRUM_MODULES leaves out".into());
+        if self.grpc_port.is_some() && !self.modules.iter().any(|module| module.grpc.is_some()) {
+            let grpc: Vec<&str> = MODULES.iter().filter(|module| module.grpc.is_some()).map(|m| m.name).collect();
+            let grpc = grpc.join(", ");
+            return Err(format!(
+                "invalid FERRUM_GRPC_PORT: it serves the {grpc} module, which FERRUM_MODULES leaves out"
+            ));
         }
         Ok(())
     }
-}
 
-/// A domain module that can be switched on or off (`--modules`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Module {
-    /// Patient records (SPEC 2).
-    Patients,
-    /// Care events and reimbursement reports (SPEC 3); not built yet.
-    Care,
-    /// Payments (SPEC 4); not built yet.
-    Payments,
-    /// Chirps (SPEC 5); not built yet.
-    Chirps,
-    /// The gRPC calculator (SPEC 6).
-    Calc,
-}
-
-fn parse_module(text: &str) -> Result<Module, String> {
-    match text.trim().to_ascii_lowercase().as_str() {
-        "patients" => Ok(Module::Patients),
-        "care" => Ok(Module::Care),
-        "payments" => Ok(Module::Payments),
-        "chirps" => Ok(Module::Chirps),
-        "calc" => Ok(Module::Calc),
-        _ => Err("unknown module: expected a comma list of patients, care, payments, chirps, calc".into()),
+    /// The modules `--modules` switches on, each once, in the order given.
+    pub fn enabled_modules(&self) -> Vec<&'static ModuleSpec> {
+        let mut enabled: Vec<&'static ModuleSpec> = Vec::new();
+        for module in &self.modules {
+            if !enabled.contains(module) {
+                enabled.push(module);
+            }
+        }
+        enabled
     }
+
+    /// True when the module named `name` is switched on.
+    pub fn serves(&self, name: &str) -> bool {
+        self.modules.iter().any(|module| module.name == name)
+    }
+}
+
+/// Every module's name, comma-separated: the default of `--modules`.
+static ALL_MODULES: LazyLock<String> = LazyLock::new(|| module_names().join(","));
+
+/// The help of `--modules`.
+static MODULES_HELP: LazyLock<String> =
+    LazyLock::new(|| format!("Comma list of modules to serve: {}", module_names().join(", ")));
+
+/// The help of `ferrum token --scope`: the modules' scopes, then `admin`.
+static SCOPE_HELP: LazyLock<String> = LazyLock::new(|| {
+    let scopes: Vec<&str> = MODULES.iter().filter_map(|module| module.scope).map(|scope| scope.name()).collect();
+    format!("A scope to grant ({}, admin); repeat or space-separate", scopes.join(", "))
+});
+
+fn module_names() -> Vec<&'static str> {
+    MODULES.iter().map(|module| module.name).collect()
+}
+
+fn parse_module(text: &str) -> Result<&'static ModuleSpec, String> {
+    ModuleSpec::named(text)
+        .ok_or_else(|| format!("unknown module: expected a comma list of {}", module_names().join(", ")))
 }
 
 #[cfg(test)]
@@ -202,10 +221,11 @@ mod tests {
     #[test]
     fn serve_is_the_default_command() {
         let config = Cli::try_parse_from(["ferrum", "--modules", "patients"]).unwrap().into_config();
-        assert_eq!(config.modules, [Module::Patients]);
+        assert_eq!(config.modules, [&MODULES[0]]);
+        assert!(config.serves("patients") && !config.serves("calc"));
         let config = Cli::try_parse_from(["ferrum", "serve", "--port", "9"]).unwrap().into_config();
         assert_eq!(config.http.listen_addr().port(), 9);
-        assert_eq!(config.modules.len(), 5);
+        assert_eq!(config.modules.len(), MODULES.len());
     }
 
     #[test]

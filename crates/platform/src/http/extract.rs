@@ -1,4 +1,6 @@
-//! Extractors whose rejections are problem+json answers, so handlers never write parsing code.
+//! Extractors whose rejections are [`Rejection`]s, problem+json answers by default, so
+//! handlers never write parsing code; a module renders them in its own shape by converting the
+//! rejection (see [`super::rejection`]).
 
 use axum::{
     extract::{
@@ -10,12 +12,13 @@ use axum::{
 use bytes::Bytes;
 use serde::de::DeserializeOwned;
 
-use super::problem::{FieldError, Problem};
+use super::rejection::Rejection;
 
 /// A JSON body (`application/json` or `application/*+json`).
 ///
 /// Malformed JSON is 400, a wrong content type 415, a body over the cap 413 (declared or
-/// chunked: the cap is enforced while reading), and JSON of the wrong shape 422 naming the field.
+/// chunked: the cap is enforced while reading), and JSON of the wrong shape 422 naming the field
+/// (each a [`Rejection`]).
 /// As an answer, `application/json` with room for the platform's headers (`answer`).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Json<T>(pub T);
@@ -26,17 +29,17 @@ pub struct Json<T>(pub T);
 pub struct LenientJson<T>(pub T);
 
 impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
-    type Rejection = Problem;
+    type Rejection = Rejection;
 
-    async fn from_request(req: Request, state: &S) -> Result<Self, Problem> {
+    async fn from_request(req: Request, state: &S) -> Result<Self, Rejection> {
         parse_json_body(req, state, false).await.map(Json)
     }
 }
 
 impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for LenientJson<T> {
-    type Rejection = Problem;
+    type Rejection = Rejection;
 
-    async fn from_request(req: Request, state: &S) -> Result<Self, Problem> {
+    async fn from_request(req: Request, state: &S) -> Result<Self, Rejection> {
         parse_json_body(req, state, true).await.map(LenientJson)
     }
 }
@@ -45,22 +48,19 @@ async fn parse_json_body<T: DeserializeOwned, S: Send + Sync>(
     req: Request,
     state: &S,
     form_too: bool,
-) -> Result<T, Problem> {
+) -> Result<T, Rejection> {
     let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
     if !accepts(content_type, form_too) {
         let expected = if form_too { "application/json (or curl --data JSON)" } else { "application/json" };
-        return Err(Problem::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            format!("expected a request body of type {expected}"),
-        ));
+        return Err(Rejection::UnsupportedMediaType { expected });
     }
-    let bytes = Bytes::from_request(req, state).await.map_err(body_problem)?;
+    let bytes = Bytes::from_request(req, state).await.map_err(body_rejection)?;
     decode_json(&bytes)
 }
 
 /// Decodes JSON, telling a malformed document (400) from a well-formed one of the wrong shape
 /// (422, with the path of the offending field).
-pub fn decode_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Problem> {
+pub fn decode_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Rejection> {
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
     let value: T = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
         let path = error.path().to_string();
@@ -68,7 +68,7 @@ pub fn decode_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Problem> {
         match inner.classify() {
             serde_json::error::Category::Data => {
                 let field = if path == "." { "body".to_owned() } else { path };
-                Problem::invalid(vec![FieldError::new(field, strip_position(&inner.to_string()))])
+                Rejection::InvalidJson { field, message: strip_position(&inner.to_string()) }
             }
             _ => malformed(&inner),
         }
@@ -77,8 +77,8 @@ pub fn decode_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Problem> {
     Ok(value)
 }
 
-fn malformed(error: &serde_json::Error) -> Problem {
-    Problem::bad_request(format!("malformed JSON: {error}"))
+fn malformed(error: &serde_json::Error) -> Rejection {
+    Rejection::MalformedJson { detail: error.to_string() }
 }
 
 fn strip_position(message: &str) -> String {
@@ -92,16 +92,16 @@ fn accepts(content_type: &str, form_too: bool) -> bool {
         || (form_too && essence == "application/x-www-form-urlencoded")
 }
 
-fn body_problem(rejection: BytesRejection) -> Problem {
+fn body_rejection(rejection: BytesRejection) -> Rejection {
     let status = rejection.status();
     if status == StatusCode::PAYLOAD_TOO_LARGE {
-        Problem::new(status, "the request body is larger than the configured limit")
+        Rejection::TooLarge
     } else {
-        Problem::new(status, rejection.body_text())
+        Rejection::UnreadableBody { status, detail: rejection.body_text() }
     }
 }
 
-/// Path parameters; a value of the wrong type (`/patients/abc`) is 400.
+/// Path parameters; a value of the wrong type (`/patients/abc`) is 400 ([`Rejection::InvalidPath`]).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Path<T>(pub T);
 
@@ -110,20 +110,20 @@ where
     T: DeserializeOwned + Send,
     S: Send + Sync,
 {
-    type Rejection = Problem;
+    type Rejection = Rejection;
 
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Problem> {
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Rejection> {
         axum::extract::Path::<T>::from_request_parts(parts, state)
             .await
             .map(|axum::extract::Path(value)| Path(value))
             .map_err(|rejection: PathRejection| {
                 let text = rejection.body_text();
-                Problem::bad_request(format!("invalid path: {}", text.trim_start_matches("Invalid URL: ")))
+                Rejection::InvalidPath { detail: text.trim_start_matches("Invalid URL: ").to_owned() }
             })
     }
 }
 
-/// Query parameters; a value of the wrong type is 400.
+/// Query parameters; a value of the wrong type is 400 ([`Rejection::InvalidQuery`]).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Query<T>(pub T);
 
@@ -132,13 +132,13 @@ where
     T: DeserializeOwned,
     S: Send + Sync,
 {
-    type Rejection = Problem;
+    type Rejection = Rejection;
 
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Problem> {
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Rejection> {
         axum::extract::Query::<T>::from_request_parts(parts, state)
             .await
             .map(|axum::extract::Query(value)| Query(value))
-            .map_err(|rejection: QueryRejection| Problem::bad_request(rejection.body_text()))
+            .map_err(|rejection: QueryRejection| Rejection::InvalidQuery { detail: rejection.body_text() })
     }
 }
 

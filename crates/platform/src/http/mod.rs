@@ -3,6 +3,8 @@
 //! - [`problem`]: RFC 9457 problem details, the platform's error body (SPEC 1.4)
 //! - [`extract`]: `Json`, `LenientJson`, `Path`, `Query` whose rejections are problems; `Json`
 //!   also answers, with room for the headers the edge adds (`answer`)
+//! - [`rejection`]: what the extractors and the token guard refuse, by kind, which a module may
+//!   render in its own shape
 //! - [`integer`]: integers in JSON bodies read exactly (`3.0` is 3; `3.5` and overflow are refused)
 //! - [`middleware`]: the one place the platform's services are assembled, with the [`Edge`]
 //!   outermost
@@ -26,10 +28,12 @@ pub mod middleware;
 mod observe;
 pub mod problem;
 pub mod rate_limit;
+pub mod rejection;
 pub mod routes;
 mod stamp;
 
 pub use edge::{Edge, EdgeFuture, MakeEdge};
 pub use extract::{Json, LenientJson, Path, Query};
 pub use problem::{FieldError, Problem};
+pub use rejection::Rejection;
 pub use routes::{RouteTemplates, Routes};

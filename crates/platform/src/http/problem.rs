@@ -86,9 +86,7 @@ impl Problem {
 
     /// 422 with field-level errors.
     pub fn invalid(errors: Vec<FieldError>) -> Self {
-        let mut problem = Self::new(StatusCode::UNPROCESSABLE_ENTITY, "the request body is invalid");
-        problem.errors = errors;
-        problem
+        Self::new(StatusCode::UNPROCESSABLE_ENTITY, "the request body is invalid").with_errors(errors)
     }
 
     /// 500 whose cause is logged, never shown.
@@ -96,6 +94,12 @@ impl Problem {
         let mut problem = Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal error");
         problem.internal = Some(cause.into());
         problem
+    }
+
+    /// Sets the field-level errors, on any status (payments' 400 for a body of the wrong shape).
+    pub fn with_errors(mut self, errors: Vec<FieldError>) -> Self {
+        self.errors = errors;
+        self
     }
 
     /// Adds a response header (`WWW-Authenticate`, `Allow`, `Retry-After`...).

@@ -28,7 +28,7 @@ pub fn migrate(config: Config) -> ExitCode {
             db = connecting => db?,
             () = shutdown::signal() => return Ok(None),
         };
-        let applied = db::migrate::run(&db, &migrations(&config.modules)).await;
+        let applied = db::migrate::run(&db, &migrations(&config)).await;
         db.close().await;
         applied.map(Some)
     });

@@ -4,7 +4,7 @@
 use std::{collections::BTreeSet, sync::Arc, time::Duration};
 
 use ferrum_platform::{Platform, auth::AuthKeys, metrics::Metrics};
-use ferrum_server::{BUILD, Cli, app::compose};
+use ferrum_server::{BUILD, Cli, MODULES, app::compose};
 use ferrum_testkit::{
     Backend, TestDb,
     routes::{allowed_methods, concrete_path, mounted_paths},
@@ -59,7 +59,7 @@ async fn routes_match_the_document(flags: &[&str]) {
         build: BUILD,
     };
     let metrics = config.metrics.enabled.then(|| Arc::new(Metrics::new(BUILD)));
-    let routes = compose(&platform, &config, metrics, &tokio_util::sync::CancellationToken::new());
+    let routes = compose(&platform, &config, metrics, &tokio_util::sync::CancellationToken::new()).unwrap();
     let mut paths = mounted_paths(&routes.router);
     assert!(paths.contains("/health/live") && paths.contains("/openapi.json"), "routing table not read: {paths:?}");
     // Requests are labelled (metrics, access log) by these templates, found outside the router.
@@ -69,7 +69,7 @@ async fn routes_match_the_document(flags: &[&str]) {
     // calc.proto and server reflection describe them, so the document leaves them out.
     for service in ferrum_calc::grpc::SERVICE_NAMES {
         let grpc = format!("/{service}/{{*rest}}");
-        let calc_on = config.modules.contains(&ferrum_server::Module::Calc);
+        let calc_on = config.serves("calc");
         assert_eq!(paths.remove(&grpc), calc_on, "{grpc} mounted exactly when calc is on: {paths:?}");
     }
 
@@ -137,6 +137,8 @@ async fn serves_an_openapi_3_1_document() {
     }
 
     // Operations behind a token say which scope and answer 401 and 403; the public ones don't.
+    // The guard enforces what `security` says, so this is also who may call each route.
+    let scopes: Vec<&str> = MODULES.iter().filter_map(|module| module.scope).map(|scope| scope.name()).collect();
     for (method, path) in documented(&doc) {
         let operation = &doc["paths"][&path][method.to_ascii_lowercase()];
         let security = &operation["security"];
@@ -150,8 +152,20 @@ async fn serves_an_openapi_3_1_document() {
             for status in statuses {
                 assert!(operation["responses"][status].is_object(), "{method} {path} lacks {status}");
             }
+        } else if security.is_null() || security == &serde_json::json!([{}]) {
+            // Public: the platform's routes, and a module's routes marked `security(())`.
+            assert!(operation["responses"]["401"].is_null(), "{method} {path} needs no token");
         } else {
-            assert!(security.is_null(), "{method} {path} should need no token");
+            // Another module's guarded route: its scopes are modules' scopes (or `care:manage`
+            // and the like), and it answers 401 and 403.
+            let needed = security[0]["bearer"].as_array().unwrap_or_else(|| panic!("{method} {path}: {security}"));
+            for scope in needed.iter().map(|scope| scope.as_str().unwrap_or("")) {
+                let module = scope.split(':').next().unwrap_or(scope);
+                assert!(scopes.contains(&module) || module == "admin", "{method} {path}: unknown scope {scope}");
+            }
+            for status in ["401", "403"] {
+                assert!(operation["responses"][status].is_object(), "{method} {path} lacks {status}");
+            }
         }
         // The rate limiter never refuses the probes and scrapes, and may refuse everything else.
         let limited = operation["responses"]["429"].is_object();
