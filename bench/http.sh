@@ -65,104 +65,29 @@ log "ready in ${READY_MS} ms, RSS idle ${RSS_IDLE} MB (pid $SERVER_PID, port $PO
 
 # --- token and one patient ----------------------------------------------------------------
 TOKEN=$(ferrum_token)
-BODY='{"first_name":"Heimdall","last_name":"Odinson"}'
-status=$(curl -sS -o "$TMP/created.json" -w '%{http_code}' -X POST \
-    -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' -d "$BODY" "$BASE/api/v1/patients")
-[ "$status" = 201 ] || { cat "$TMP/created.json" >&2; die "creating the first patient answered $status"; }
-PATIENT_ID=$(sed -n 's/.*"id"[[:space:]]*:[[:space:]]*\([0-9][0-9]*\).*/\1/p' "$TMP/created.json" | head -n 1)
-PATIENT_ID=${PATIENT_ID:-1}
-status=$(curl -sS -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $TOKEN" "$BASE/api/v1/patients/$PATIENT_ID")
-[ "$status" = 200 ] || die "GET /api/v1/patients/$PATIENT_ID answered $status"
-
-cat >"$TMP/post.lua" <<EOF
-wrk.method = "POST"
-wrk.body = '$BODY'
-wrk.headers["Content-Type"] = "application/json"
-wrk.headers["Authorization"] = "Bearer $TOKEN"
-EOF
+ferrum_seed_patient
 
 # --- wrk ----------------------------------------------------------------------------------
-# Latency figure from wrk (e.g. 812.00us, 1.23ms, 1.02s) to milliseconds.
-to_ms() {
-    awk -v v="$1" 'BEGIN {
-        n = v + 0; u = v; sub(/^[0-9.]+/, "", u)
-        if (u == "us") n /= 1000; else if (u == "s") n *= 1000; else if (u == "m") n *= 60000
-        printf "%.2f", n
-    }'
-}
-
-# run NAME ARGS...: runs wrk, stores RPS_NAME, P50_NAME, P99_NAME, NON2XX_NAME, ERRS_NAME.
-run() {
-    local name=$1 out
-    shift
-    out=$TMP/wrk-$name.txt
-    log "wrk -t$THREADS -c$CONNS -d$DURATION --latency ${*//"$TOKEN"/<token>}"
-    wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency "$@" >"$out" 2>&1 || { cat "$out" >&2; die "wrk failed"; }
-    cat "$out" >&2
-    local rps p50 p99 non2xx errs
-    rps=$(awk '/^Requests\/sec:/ { printf "%.0f", $2 }' "$out")
-    p50=$(awk '/Latency Distribution/ { d = 1 } d && $1 == "50%" { print $2; exit }' "$out")
-    p99=$(awk '/Latency Distribution/ { d = 1 } d && $1 == "99%" { print $2; exit }' "$out")
-    non2xx=$(awk -F: '/Non-2xx or 3xx responses/ { gsub(/ /, "", $2); print $2 }' "$out")
-    errs=$(sed -n 's/.*Socket errors: //p' "$out")
-    [ -n "$rps" ] && [ -n "$p50" ] && [ -n "$p99" ] || die "cannot parse the wrk output of $name"
-    printf -v "RPS_$name" '%s' "$rps"
-    printf -v "P50_$name" '%s' "$(to_ms "$p50")"
-    printf -v "P99_$name" '%s' "$(to_ms "$p99")"
-    printf -v "NON2XX_$name" '%s' "${non2xx:-0}"
-    printf -v "ERRS_$name" '%s' "${errs:-none}"
-}
-
-# beside NAME COMMAND...: starts a server beside the first on the next free port (the command's
-# PORT is replaced by it), sets NAME_PORT and NAME_PID, and waits until it answers
-# /health/live (5 s at most).
-beside() {
-    local name=$1 port=$((${LAST_PORT:-$PORT} + 1))
-    shift
-    while ferrum_port_in_use "$port"; do port=$((port + 1)); done
-    LAST_PORT=$port
-    "${@//PORT/$port}" >"$TMP/$name.log" 2>&1 &
-    FERRUM_PIDS+=("$!")
-    printf -v "${name}_PORT" '%s' "$port"
-    printf -v "${name}_PID" '%s' "$!"
-    for _ in $(seq 1 500); do
-        curl -fsS -o /dev/null "http://127.0.0.1:$port/health/live" 2>/dev/null && return
-        sleep 0.01
-    done
-    die "the $name server did not answer on port $port"
-}
 # The reference: the same route on plain axum (no middleware, no logs).
-beside BARE "$BARE" 127.0.0.1:PORT
+ferrum_beside BARE "$BARE" 127.0.0.1:PORT
 # Plain axum again, each answer with the five headers SPEC 1.7 asks for with CORS and a limit on
 # (fixed values): what those headers alone cost, so the stack's own share can be read off.
-beside HEADERS "$BARE" 127.0.0.1:PORT --spec-headers
+ferrum_beside HEADERS "$BARE" 127.0.0.1:PORT --spec-headers
 # The whole stack: a second ferrum with every part on, CORS's allowlist and the in-process rate
 # limit added to the defaults (a limit no run reaches; /health/live counts against no one, as
 # probes do not, so it costs a read of the client's allowance and the three X-RateLimit-*
 # headers), the route issue 3's goal is measured on.
-beside FULL "$BIN" --listen 127.0.0.1:PORT --database-url "sqlite://$TMP/full.db" --log-format json \
+ferrum_beside FULL "$BIN" --listen 127.0.0.1:PORT --database-url "sqlite://$TMP/full.db" --log-format json \
     --cors https://app.example --limit 1000000000-S
 
-# round NAME ARGS...: one more round of NAME; adds its req/s to SUM_NAME and its non-2xx count
-# to BAD_NAME, keeps the round's latencies and socket errors.
-declare -A SUM BAD ROUND_RPS
-round() {
-    local name=$1
-    shift
-    run "$name" "$@"
-    local rps="RPS_$name" non2xx="NON2XX_$name"
-    SUM[$name]=$((${SUM[$name]:-0} + ${!rps}))
-    ROUND_RPS[$name]="${ROUND_RPS[$name]:-} ${!rps}"
-    BAD[$name]=$((${BAD[$name]:-0} + ${!non2xx}))
-}
 for r in $(seq 1 "$ROUNDS"); do
     log "round $r of $ROUNDS"
-    round bare "http://127.0.0.1:$BARE_PORT/health/live"
-    round headers "http://127.0.0.1:$HEADERS_PORT/health/live"
-    round live "$BASE/health/live"
-    round full "http://127.0.0.1:$FULL_PORT/health/live"
-    round get -H "Authorization: Bearer $TOKEN" "$BASE/api/v1/patients/$PATIENT_ID"
-    round post -s "$TMP/post.lua" "$BASE/api/v1/patients"
+    wrk_round bare "http://127.0.0.1:$BARE_PORT/health/live"
+    wrk_round headers "http://127.0.0.1:$HEADERS_PORT/health/live"
+    wrk_round live "$BASE/health/live"
+    wrk_round full "http://127.0.0.1:$FULL_PORT/health/live"
+    wrk_round get -H "Authorization: Bearer $TOKEN" "$BASE/api/v1/patients/$PATIENT_ID"
+    wrk_round post -s "$TMP/post.lua" "$BASE/api/v1/patients"
 done
 kill "$BARE_PID" "$HEADERS_PID" "$FULL_PID" 2>/dev/null || true
 for name in bare headers live full get post; do
@@ -175,18 +100,6 @@ status=$(curl -sS -o /dev/null -w '%{http_code}' --max-time 5 -H "Authorization:
 STILL_UP="GET /api/v1/patients?limit=1 answered $status"
 
 # --- report -------------------------------------------------------------------------------
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2fx", a / b; else print "n/a" }'; }
-# round_ratios A B: each round's req/s of A over B's of the same round (seconds apart, so a
-# change of the machine's load between rounds touches both), then their median and range: a
-# steadier figure than the ratio of the means on a shared machine.
-round_ratios() {
-    paste <(tr ' ' '\n' <<<"${ROUND_RPS[$1]}" | sed '/^$/d') <(tr ' ' '\n' <<<"${ROUND_RPS[$2]}" | sed '/^$/d') |
-        awk '{ print $1 / $2 }' | sort -n |
-        awk '{ r[NR] = $1 } END {
-            m = NR % 2 ? r[(NR + 1) / 2] : (r[NR / 2] + r[NR / 2 + 1]) / 2
-            printf "%.2fx (rounds %.2fx-%.2fx)", m, r[1], r[NR]
-        }'
-}
 CPU=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 CPU=${CPU:-unknown}
 

@@ -58,27 +58,13 @@ ADMIN=()
 if "$BIN" serve --help 2>/dev/null | grep -q -- '--admin'; then ADMIN=(--admin); fi
 mkdir -p "$OUT"
 
-# --- PostgreSQL: a database of its own, dropped on exit -----------------------------------
-PG_DATABASE=
-ferrum_on_exit() {
-    if [ -n "$PG_DATABASE" ]; then psql -q "$POSTGRES_URL" -c "DROP DATABASE IF EXISTS $PG_DATABASE" >/dev/null 2>&1; fi
-}
-# postgres_database: creates it and points DATABASE_URL at it (same server and credentials).
-postgres_database() {
-    command -v psql >/dev/null 2>&1 || die "psql is required for the PostgreSQL run (or BACKENDS=sqlite)"
-    PG_DATABASE=ferrum_fuzz_$$
-    psql -q "$POSTGRES_URL" -c "CREATE DATABASE $PG_DATABASE" >/dev/null ||
-        die "cannot create a database on $POSTGRES_URL (or BACKENDS=sqlite)"
-    DATABASE_URL=${POSTGRES_URL%/*}/$PG_DATABASE
-}
-
 # --- one run per backend ------------------------------------------------------------------
 # fuzz BACKEND: a fresh server over a fresh database, schemathesis against it; 0 when clean.
 fuzz() {
     local backend=$1 status=0
     case $backend in
         sqlite) DATABASE_URL= ;;
-        postgres) postgres_database ;;
+        postgres) ferrum_postgres_database ferrum_fuzz ;;
         *) die "unknown backend $backend (sqlite or postgres)" ;;
     esac
     PORT=$(ferrum_free_port "$PORT")
@@ -107,7 +93,7 @@ fuzz() {
         grep -E '"level":"(WARN|ERROR)"' "$SERVER_LOG" | grep -v 'module not built yet' | tail -n 5 >&2 || true
     fi
     ferrum_stop_server
-    if [ "$backend" = postgres ]; then ferrum_on_exit; PG_DATABASE=; fi
+    ferrum_drop_postgres_database
     PORT=$((PORT + 1))
     return "$status"
 }
