@@ -2,7 +2,7 @@
 //! writes one statement for both and reaches here for the part that cannot be shared.
 //!
 //! What is the same and needs nothing from here (tested on both below):
-//! - `$1`, `$2`... placeholders, bound by number ([`super::query`]).
+//! - `$1`, `$2`... placeholders, bound by number ([`mod@super::query`]).
 //! - `RETURNING`, `COALESCE`, `LIMIT $n`, keyset paging (`WHERE id > $1 ORDER BY id`).
 //! - Upserts: `INSERT ... ON CONFLICT (key) DO UPDATE SET total = total + excluded.total`.
 //! - Integer aggregates: PostgreSQL's `SUM(bigint)` is `numeric`, which [`super::Row::get`]
