@@ -1,4 +1,5 @@
-//! Driver errors folded once into the few cases callers act on (STYLE R4).
+//! Driver errors folded once into the few cases callers act on (STYLE R4): rusqlite's here,
+//! tokio-postgres's and the pool's in `postgres.rs`, by SQLSTATE and error kind, never by text.
 
 use std::sync::Arc;
 

@@ -1,7 +1,7 @@
 //! PostgreSQL through tokio-postgres, pooled by deadpool, every statement prepared once per
-//! connection and cached. Chosen over sqlx by measurement (issue 17, `bench/pg.sh`): sqlx
-//! pings each connection it hands out and re-describes statements more often; the point read's
-//! whole request ran about a third faster here.
+//! connection and cached. Chosen over sqlx by measurement (issue 17, `bench/pg.sh`): plain axum
+//! served the same point read about twice as fast through this driver as through sqlx, and
+//! Ferrum's own GET went from 0.41x to 0.69x of that reference when it moved (BENCHMARKS.md).
 
 use std::{
     sync::atomic::{AtomicU64, Ordering},
