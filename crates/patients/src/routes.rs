@@ -11,7 +11,10 @@ use axum::{
 };
 use ferrum_platform::{
     Platform, auth,
-    http::{Json, LenientJson, Path, Query},
+    http::{
+        Json, LenientJson, Path, Query,
+        paging::{NextLink, Page, PageSize},
+    },
     openapi::{
         BadRequest, Forbidden, GatewayTimeout, NotFound, PayloadTooLarge, ServiceUnavailable, Unauthorized,
         UnprocessableEntity, UnsupportedMediaType,
@@ -25,13 +28,11 @@ use crate::{
     SCOPE,
     error::{PatientsError, VersionConflict},
     model::{Patient, PatientBody, PatientFields},
-    store::{Page, Store, Versioned},
+    store::{ListPage, Store, Versioned},
 };
 
-/// Page size when the client names none.
-const DEFAULT_LIMIT: i64 = 100;
-/// Largest page; larger requests are served this many.
-const MAX_LIMIT: i64 = 1000;
+/// The list's page size: 100 unless the client names one, at most 1000 (SPEC 2).
+const PAGE_SIZE: PageSize = PageSize::new(100, 1000);
 
 /// What the handlers share.
 #[derive(Clone, Debug)]
@@ -106,35 +107,17 @@ struct IfMatch {
     )
 )]
 async fn list_patients(state: State, Query(params): Query<ListParams>) -> Result<Response, PatientsError> {
-    let limit = match params.limit {
-        None => DEFAULT_LIMIT,
-        Some(n) if n >= 1 => n.min(MAX_LIMIT),
-        Some(_) => return Err(PatientsError::BadRequest("limit must be at least 1".into())),
-    };
+    let limit = PAGE_SIZE.of(params.limit).map_err(|refused| PatientsError::BadRequest(refused.to_string()))?;
     let query = params.q.as_deref().unwrap_or("");
-    let page = Page { after_id: params.after_id.unwrap_or(0), query, limit: limit + 1 };
-    let mut patients = state.store.list(&page).await?;
-    let mut headers = HeaderMap::new();
-    if patients.len() as i64 > limit {
-        patients.truncate(limit as usize);
-        if let Some(last) = patients.last() {
-            let link = next_link(&state.external_url, limit, last.id, query);
-            if let Ok(value) = HeaderValue::from_str(&link) {
-                headers.insert(header::LINK, value);
-            }
-        }
-    }
-    Ok((headers, Json(patients)).into_response())
-}
-
-fn next_link(external_url: &str, limit: i64, after_id: i64, query: &str) -> String {
-    let mut link = format!("<{external_url}/api/v1/patients?limit={limit}&after_id={after_id}");
-    if !query.is_empty() {
-        link.push_str("&q=");
-        link.extend(url::form_urlencoded::byte_serialize(query.as_bytes()));
-    }
-    link.push_str(">; rel=\"next\"");
-    link
+    let rows = state.store.list(&ListPage { after_id: params.after_id.unwrap_or(0), query, limit }).await?;
+    let page = Page::of(rows, limit);
+    let next = page.next_key(|last| last.id).map(|after_id| {
+        NextLink::new(&state.external_url, "/api/v1/patients")
+            .param("limit", limit)
+            .param("after_id", after_id)
+            .param_if("q", Some(query).filter(|q| !q.is_empty()))
+    });
+    Ok((next, Json(page.items)).into_response())
 }
 
 /// Create a patient.
@@ -381,13 +364,5 @@ mod tests {
         ] {
             assert_eq!(pattern.is_match(value), if_match_version(&if_match(value)).is_ok(), "{value}");
         }
-    }
-
-    #[test]
-    fn next_links_carry_the_search() {
-        assert_eq!(
-            next_link("http://h", 10, 42, "van der"),
-            "<http://h/api/v1/patients?limit=10&after_id=42&q=van+der>; rel=\"next\""
-        );
     }
 }

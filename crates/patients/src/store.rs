@@ -4,6 +4,7 @@
 
 use ferrum_platform::{
     db::{self, Db, FromRow, Isolation, Query, Row, Tx, query},
+    http::paging::Limit,
     time,
 };
 
@@ -62,13 +63,13 @@ pub enum Versioned<T> {
 
 /// One page request of the list.
 #[derive(Debug)]
-pub struct Page<'a> {
+pub struct ListPage<'a> {
     /// Only ids above this.
     pub after_id: i64,
     /// Case-insensitive substring of the first or last name; empty for all.
     pub query: &'a str,
-    /// Rows to return at most.
-    pub limit: i64,
+    /// The page's size.
+    pub limit: Limit,
 }
 
 /// Patients storage on either database.
@@ -94,7 +95,7 @@ impl Store {
     }
 
     /// One page of patients ordered by id.
-    pub async fn list(&self, page: &Page<'_>) -> Result<Vec<Patient>, db::Error> {
+    pub async fn list(&self, page: &ListPage<'_>) -> Result<Vec<Patient>, db::Error> {
         // No name holds U+0000 (the model refuses it), and PostgreSQL cannot even take it in a
         // parameter: such a search matches nothing, on both databases.
         if page.query.contains('\0') {
@@ -102,7 +103,7 @@ impl Store {
         }
         let pattern = like_pattern(page.query);
         let searching = !pattern.is_empty();
-        let list = query(LIST).bind(page.after_id).bind(pattern).bind(page.limit);
+        let list = query(LIST).bind(page.after_id).bind(pattern).bind(page.limit.fetch());
         // A search may scan the table: keep it off the async threads.
         if searching { self.db.scan(list).await } else { self.db.fetch_all(list).await }
     }

@@ -419,6 +419,32 @@ mod tests {
         assert!(err.is_unavailable(), "{err}");
     }
 
+    /// Work done for a request on the writer thread and on the blocking pool runs in the
+    /// request's scope, so the lines it logs carry the request id (SPEC 1.7; the JSON line
+    /// format reads the id through `with_request_id`, tested in `telemetry::json`).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn work_on_the_writer_and_the_blocking_pool_carries_the_request_id() {
+        let (_dir, sqlite) = open_temp();
+        let seen = || (std::thread::current().id(), crate::telemetry::with_request_id(|id| id.map(str::to_owned)));
+        let here = std::thread::current().id();
+        let request = crate::telemetry::in_request(axum::http::HeaderValue::from_static("r-42"), async {
+            let written = sqlite.write(move |_| Ok::<_, Error>(seen())).await.unwrap();
+            let read = sqlite.read_off_thread(move |_| Ok(seen())).await.unwrap();
+            let db = super::super::Db::Sqlite(sqlite.clone());
+            let in_transaction = db
+                .transaction(Isolation::default(), move |_| Box::pin(async move { Ok::<_, Error>(seen()) }))
+                .await
+                .unwrap();
+            [written, read, in_transaction]
+        });
+        for (thread, id) in request.await {
+            assert_ne!(thread, here, "the work ran on another thread");
+            assert_eq!(id.as_deref(), Some("r-42"));
+        }
+        // And outside a request, nothing is carried.
+        assert_eq!(sqlite.write(move |_| Ok::<_, Error>(seen())).await.unwrap().1, None);
+    }
+
     /// Every reader busy: the read waits for one off the async threads and still answers.
     #[tokio::test(flavor = "current_thread")]
     async fn a_read_waits_for_a_busy_reader_off_the_async_thread() {

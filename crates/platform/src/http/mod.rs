@@ -8,6 +8,7 @@
 //! - [`integer`]: integers in JSON bodies read exactly (`3.0` is 3; `3.5` and overflow are refused)
 //! - [`middleware`]: the one place the platform's services are assembled, with the [`Edge`]
 //!   outermost
+//! - [`paging`]: keyset paging: the page size, the page, an opaque cursor, the `Link` header
 //! - [`rate_limit`]: per-client GCRA limits, in process or in Redis
 //! - [`routes`]: a router with its route templates, which the platform's services name routes by
 //! - `observe`, `cors`, `guard`, `linger`, `compress` and `stamp`: the request id, access log
@@ -26,6 +27,7 @@ pub mod integer;
 mod linger;
 pub mod middleware;
 mod observe;
+pub mod paging;
 pub mod problem;
 pub mod rate_limit;
 pub mod rejection;

@@ -21,6 +21,8 @@ mod json;
 pub use access::{AccessRecord, log_access};
 pub use batch_writer::{BatchWriter, FlushGuard};
 pub(crate) use context::scoped;
+#[cfg(test)]
+pub(crate) use context::with_request_id;
 pub use context::{InRequest, RequestScope, in_request};
 
 /// Installs the global subscriber writing to `writer`; a second call is a no-op (tests).
