@@ -65,6 +65,10 @@ PG_REFERENCE=${PG_REFERENCE_BIN:-$(ferrum_example pg_reference)}
 
 ferrum_tempdir ferrum-pg-bench
 ferrum_postgres_database ferrum_bench_pg
+# Plain TCP for both: the reference connects without TLS, and Ferrum's default (libpq's
+# `sslmode=prefer`) would encrypt every query on a server that offers TLS, which measured the
+# cipher rather than the read path (BENCHMARKS.md).
+DATABASE_URL="$DATABASE_URL?sslmode=disable"
 PG_VERSION=$(psql -tA "$DATABASE_URL" -c 'SHOW server_version')
 PORT=$(ferrum_free_port "$PORT")
 ferrum_start_server
