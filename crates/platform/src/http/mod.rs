@@ -3,6 +3,7 @@
 //! - [`problem`]: RFC 9457 problem details, the platform's error body (SPEC 1.4)
 //! - [`extract`]: `Json`, `LenientJson`, `Path`, `Query` whose rejections are problems; `Json`
 //!   also answers, with room for the headers the edge adds (`answer`)
+//! - [`body`]: large bodies read as they arrive: chunks, or NDJSON line by line, under the cap
 //! - [`rejection`]: what the extractors and the token guard refuse, by kind, which a module may
 //!   render in its own shape
 //! - [`integer`]: integers in JSON bodies read exactly (`3.0` is 3; `3.5` and overflow are refused)
@@ -17,6 +18,7 @@
 //!   used)
 
 mod answer;
+pub mod body;
 mod compress;
 mod cors;
 mod edge;
@@ -32,8 +34,9 @@ pub mod rejection;
 pub mod routes;
 mod stamp;
 
+pub use body::{Line, NdjsonLines, StreamedBody};
 pub use edge::{Edge, EdgeFuture, MakeEdge};
-pub use extract::{Json, LenientJson, Path, Query};
+pub use extract::{Json, LenientJson, Path, Query, for_each_json_element};
 pub use problem::{FieldError, Problem};
 pub use rejection::Rejection;
 pub use routes::{RouteTemplates, Routes};
