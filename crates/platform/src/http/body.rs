@@ -1,7 +1,7 @@
-//! Request bodies read as they arrive, for routes that take large ones (a bulk import):
-//! [`StreamedBody`] gives the body as chunks, whole within the cap, or as NDJSON one line at a
-//! time ([`NdjsonLines`]), so a handler validates row by row and never holds the raw body twice.
-//! The cap holds throughout:
+//! Request bodies read as they arrive, for routes that take large ones (a bulk import, under
+//! limits it raised for itself, [`super::limits`]): [`StreamedBody`] gives the body as chunks,
+//! whole within the cap, or as NDJSON one line at a time ([`NdjsonLines`]), so a handler
+//! validates row by row and never holds the raw body twice. The route's cap holds throughout:
 //! the guard reads every body through it, and crossing it mid-stream is the platform's 413
 //! ([`Rejection::TooLarge`]), after which the rest of the body is read and dropped as for any
 //! 413 (`linger`).

@@ -9,6 +9,7 @@
 //! - [`integer`]: integers in JSON bodies read exactly (`3.0` is 3; `3.5` and overflow are refused)
 //! - [`middleware`]: the one place the platform's services are assembled, with the [`Edge`]
 //!   outermost
+//! - [`limits`]: a route's own body cap and deadline, raised above the platform's
 //! - [`rate_limit`]: per-client GCRA limits, in process or in Redis
 //! - [`routes`]: a router with its route templates, which the platform's services name routes by
 //! - `observe`, `cors`, `guard`, `linger`, `compress` and `stamp`: the request id, access log
@@ -25,6 +26,7 @@ mod edge;
 pub mod extract;
 mod guard;
 pub mod integer;
+pub mod limits;
 mod linger;
 pub mod middleware;
 mod observe;
@@ -37,6 +39,7 @@ mod stamp;
 pub use body::{Line, NdjsonLines, StreamedBody};
 pub use edge::{Edge, EdgeFuture, MakeEdge};
 pub use extract::{Json, LenientJson, Path, Query, for_each_json_element};
+pub use limits::RouteLimits;
 pub use problem::{FieldError, Problem};
 pub use rejection::Rejection;
 pub use routes::{RouteTemplates, Routes};
