@@ -5,7 +5,7 @@
 //! Each module contributes its paths as a `utoipa_axum` `OpenApiRouter`; the server merges the
 //! enabled ones and `docs::mount` puts the result into [`base`].
 
-use axum::http::StatusCode;
+use axum::http::{Method, StatusCode};
 use utoipa::{
     Modify, OpenApi, ToResponse,
     openapi::{
@@ -100,6 +100,38 @@ pub(crate) fn operations_mut(item: &mut PathItem) -> impl Iterator<Item = &mut O
     operations.into_iter().flatten()
 }
 
+/// The operation of each method a path serves; HEAD is the GET operation unless the path
+/// documents one of its own (axum answers HEAD with the GET handler).
+pub(crate) fn operations_by_method(item: &PathItem) -> impl Iterator<Item = (Method, &Operation)> {
+    let operations = [
+        (&item.get, Method::GET),
+        (if item.head.is_some() { &item.head } else { &item.get }, Method::HEAD),
+        (&item.post, Method::POST),
+        (&item.put, Method::PUT),
+        (&item.delete, Method::DELETE),
+        (&item.patch, Method::PATCH),
+        (&item.options, Method::OPTIONS),
+        (&item.trace, Method::TRACE),
+    ];
+    operations.into_iter().filter_map(|(operation, method)| Some((method, operation.as_ref()?)))
+}
+
+/// The operation a path documents for `method`, if any.
+pub(crate) fn operation_mut<'a>(item: &'a mut PathItem, method: &Method) -> Option<&'a mut Operation> {
+    let operation = match *method {
+        Method::GET => &mut item.get,
+        Method::HEAD => &mut item.head,
+        Method::POST => &mut item.post,
+        Method::PUT => &mut item.put,
+        Method::DELETE => &mut item.delete,
+        Method::PATCH => &mut item.patch,
+        Method::OPTIONS => &mut item.options,
+        Method::TRACE => &mut item.trace,
+        _ => return None,
+    };
+    operation.as_mut()
+}
+
 /// A problem+json response for the document; modules build their own special cases on it.
 pub fn problem_response(status: StatusCode, description: &str, detail: &str) -> ResponseBuilder {
     let example = serde_json::json!({
@@ -158,7 +190,7 @@ problem_responses! {
         "the resource already exists";
     /// 413.
     PayloadTooLarge = PAYLOAD_TOO_LARGE,
-        "The body is larger than the configured cap (`FERRUM_HTTP_MAX_POST_SIZE`, 1 MiB by default), declared or chunked.",
+        "The body is larger than the configured cap (`FERRUM_HTTP_MAX_POST_SIZE`, 1 MiB by default, or the operation's own `x-route-limits`), declared or chunked.",
         "the request body is larger than the configured limit";
     /// 415.
     UnsupportedMediaType = UNSUPPORTED_MEDIA_TYPE, "The body is not of a content type this operation reads.",
@@ -182,7 +214,7 @@ problem_responses! {
         header "Retry-After": "Seconds to wait before retrying.";
     /// 504.
     GatewayTimeout = GATEWAY_TIMEOUT,
-        "The request did not finish within the request deadline (`FERRUM_HTTP_REQUEST_TIMEOUT`, 3 s by default); a write that had not started by then is not performed.",
+        "The request did not finish within the request deadline (`FERRUM_HTTP_REQUEST_TIMEOUT`, 3 s by default, or the operation's own `x-route-limits`); a write that had not started by then is not performed.",
         "the request did not finish within 3s";
 }
 

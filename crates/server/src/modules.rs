@@ -48,7 +48,9 @@ pub struct ModuleSpec {
     pub migrations: Option<&'static MigrationSet>,
     /// Its own settings section (flags and environment variables of `ferrum serve`).
     pub settings: Option<SettingsHook>,
-    /// Its HTTP routes with their OpenAPI paths: served, and merged into `/openapi.json`.
+    /// Its HTTP routes with their OpenAPI paths: served, and merged into `/openapi.json`. A route
+    /// that takes more than the platform's body cap and deadline raises its own here
+    /// (`ferrum_platform::http::limits::raise`), with values from the module's settings.
     pub api: Option<Build<OpenApiRouter>>,
     /// Its gRPC services: routed by path on the HTTP port, and alone on `--grpc-port`.
     pub grpc: Option<Build<Routes>>,

@@ -142,18 +142,7 @@ impl DocumentedAccess {
 
     fn methods(item: &PathItem) -> Vec<(Method, Access)> {
         let access = |operation: &Operation| Access::of(operation.security.as_deref().unwrap_or_default());
-        let operations = [
-            (&item.get, Method::GET),
-            // axum answers HEAD with the GET handler.
-            (if item.head.is_some() { &item.head } else { &item.get }, Method::HEAD),
-            (&item.post, Method::POST),
-            (&item.put, Method::PUT),
-            (&item.delete, Method::DELETE),
-            (&item.patch, Method::PATCH),
-            (&item.options, Method::OPTIONS),
-            (&item.trace, Method::TRACE),
-        ];
-        operations.into_iter().filter_map(|(operation, method)| Some((method, access(operation.as_ref()?)))).collect()
+        openapi::operations_by_method(item).map(|(method, operation)| (method, access(operation))).collect()
     }
 
     fn lookup(&self, request: &Request) -> Lookup<'_> {

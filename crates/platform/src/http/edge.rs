@@ -43,10 +43,11 @@ use tower::Service;
 use super::{
     compress,
     cors::{CorsAnswer, CorsHeaders, CorsPolicy},
-    guard::{self, Guard, GuardFuture, GuardLimits},
+    guard::{self, Guard, GuardFuture},
+    limits::RouteLimits,
     observe::{Observed, REQUEST_ID},
     rate_limit::{LimitCheck, RateLimiter, Verdict},
-    routes::RouteTemplates,
+    routes::{RouteId, RouteTemplates},
     stamp::Stamp,
 };
 use crate::metrics::Metrics;
@@ -59,7 +60,8 @@ pub(crate) struct EdgeSettings {
     pub(crate) cors: Option<CorsPolicy>,
     pub(crate) limiter: Option<Arc<RateLimiter>>,
     pub(crate) compress: bool,
-    pub(crate) guard: GuardLimits,
+    /// The platform's body cap and deadline, for routes that do not raise their own.
+    pub(crate) limits: RouteLimits,
 }
 
 /// See the module documentation.
@@ -92,12 +94,12 @@ type Handled = GuardFuture<RouteFuture<Infallible>>;
 /// into [`Edge::call`]: as calls, each moved the request or its future once more (about 130
 /// instructions per request on `/health/live`, BENCHMARKS.md).
 #[inline(always)]
-fn handle(settings: &EdgeSettings, router: &mut Router, request: Request, arrived: Instant, compress: bool) -> Handled {
+fn handle(router: &mut Router, request: Request, limits: RouteLimits, arrived: Instant, compress: bool) -> Handled {
     if compress {
-        let answer = compress::compressed(Guard::new(router.clone(), settings.guard, arrived), request);
+        let answer = compress::compressed(Guard::new(router.clone(), limits, arrived), request);
         return GuardFuture::Boxed { answer };
     }
-    guard::call(settings.guard, arrived, router, request)
+    guard::call(limits, arrived, router, request)
 }
 
 /// The request headers the edge reads (the request id, `Origin`, `Accept-Encoding`), found in
@@ -144,9 +146,14 @@ impl Service<Request> for Edge {
         let settings = &self.settings;
         let seen = EdgeHeaders::of(request.headers());
         let observed = Observed::start(&request, seen.request_id, settings.metrics.as_ref(), self.peer);
+        // The route is found once, here: its limits are needed now, its template (for the
+        // access line and the metrics) when the answer is finished.
+        let route = settings.templates.route_of(request.uri().path());
+        let limits =
+            route.and_then(|route| settings.templates.limits(route, request.method())).unwrap_or(settings.limits);
         // `finish` takes the observation before anything reads it: read first, it was kept in a
         // slot of its own and copied into `finish` (200 bytes).
-        let mut finish = Finish { settings: settings.clone(), observed, cors: None, stamp: None };
+        let mut finish = Finish { settings: settings.clone(), observed, route, cors: None, stamp: None };
         let arrived = finish.observed.arrived();
         let request_id = finish.observed.request_id();
         let stamp = finish.stamp.insert(Stamp { request_id, limit: None, vary_origin: false });
@@ -165,11 +172,11 @@ impl Service<Request> for Edge {
                 LimitCheck::Decided(Verdict::Allowed(limit)) => stamp.limit = Some(limit),
                 LimitCheck::Decided(Verdict::Refused(refused)) => return EdgeFuture::answered(refused, finish),
                 LimitCheck::InRedis(verdict) => {
-                    let (settings, mut router) = (settings.clone(), self.router.clone());
+                    let mut router = self.router.clone();
                     let waiting = async move {
                         match verdict.await {
                             Verdict::Allowed(limit) => {
-                                let Ok(mut response) = handle(&settings, &mut router, request, arrived, compress).await;
+                                let Ok(mut response) = handle(&mut router, request, limits, arrived, compress).await;
                                 limit.headers().add_to(&mut response);
                                 response
                             }
@@ -181,7 +188,7 @@ impl Service<Request> for Edge {
                 }
             }
         }
-        let handled = handle(settings, &mut self.router, request, arrived, compress);
+        let handled = handle(&mut self.router, request, limits, arrived, compress);
         EdgeFuture { state: EdgeState::Handling { handled }, finish: Some(finish) }
     }
 }
@@ -219,6 +226,8 @@ fn with_allowance(mut response: Response, verdict: Verdict) -> Response {
 struct Finish {
     settings: Arc<EdgeSettings>,
     observed: Observed,
+    /// The request's route, named in the access line and the metrics.
+    route: Option<RouteId>,
     /// CORS's headers for browsers (its `Vary` is in the stamp).
     cors: Option<CorsHeaders>,
     /// The headers every answer carries; lent to the router while it answers, so that the
@@ -238,7 +247,7 @@ impl Finish {
         if let Some(cors) = self.cors.take() {
             cors.add_to(response);
         }
-        let route = self.settings.templates.find(self.observed.path());
+        let route = self.route.map(|route| self.settings.templates.template(route));
         self.observed.finish(route, response);
     }
 }

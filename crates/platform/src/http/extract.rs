@@ -2,6 +2,8 @@
 //! handlers never write parsing code; a module renders them in its own shape by converting the
 //! rejection (see [`super::rejection`]).
 
+use std::{fmt, marker::PhantomData};
+
 use axum::{
     extract::{
         FromRequest, FromRequestParts, Request,
@@ -10,7 +12,8 @@ use axum::{
     http::{StatusCode, header, request::Parts},
 };
 use bytes::Bytes;
-use serde::de::DeserializeOwned;
+use serde::de::{self, DeserializeOwned, DeserializeSeed, Deserializer, SeqAccess, Visitor};
+use serde_json::error::Category;
 
 use super::rejection::Rejection;
 
@@ -61,20 +64,114 @@ async fn parse_json_body<T: DeserializeOwned, S: Send + Sync>(
 /// Decodes JSON, telling a malformed document (400) from a well-formed one of the wrong shape
 /// (422, with the path of the offending field).
 pub fn decode_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Rejection> {
+    decode_json_in(bytes, Within::Body)
+}
+
+/// Where a JSON document sits, for the messages of its rejections.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Within {
+    /// It is the whole body: the root is `body`, positions are the parser's.
+    Body,
+    /// It is this line of the body (NDJSON): the root is `line 3`, positions are on that line.
+    Line(u64),
+}
+
+/// [`decode_json`] of a document `within` the body.
+pub(crate) fn decode_json_in<T: DeserializeOwned>(bytes: &[u8], within: Within) -> Result<T, Rejection> {
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
-    let value: T = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
-        let path = error.path().to_string();
-        let inner = error.into_inner();
-        match inner.classify() {
-            serde_json::error::Category::Data => {
-                let field = if path == "." { "body".to_owned() } else { path };
-                Rejection::InvalidJson { field, message: strip_position(&inner.to_string()) }
-            }
-            _ => malformed(&inner),
-        }
-    })?;
-    deserializer.end().map_err(|e| malformed(&e))?;
+    let mut track = serde_path_to_error::Track::new();
+    let value = T::deserialize(serde_path_to_error::Deserializer::new(&mut deserializer, &mut track))
+        .map_err(|error| json_rejection(&track.path().to_string(), &error, within))?;
+    deserializer.end().map_err(|error| json_rejection(".", &error, within))?;
     Ok(value)
+}
+
+/// Visits the elements of a JSON array one at a time, in order, without building the array:
+/// `each` gets each element's index and value and may stop the visit with its own error. A
+/// bulk body collected within its route's cap (`StreamedBody::bytes`) is then held once, as
+/// bytes, while the elements are validated and kept in whatever form the module stores.
+/// Malformed JSON is 400; a body that is not an array, or an element of the wrong shape, is 422
+/// naming the element (`[3].type_id`), as for [`decode_json`]. Returns the number of elements.
+pub fn for_each_json_element<T, E>(bytes: &[u8], mut each: impl FnMut(usize, T) -> Result<(), E>) -> Result<usize, E>
+where
+    T: DeserializeOwned,
+    E: From<Rejection>,
+{
+    let mut stopped = None;
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let mut track = serde_path_to_error::Track::new();
+    let elements = Elements { each: &mut each, stopped: &mut stopped, element: PhantomData };
+    let visited = elements.deserialize(serde_path_to_error::Deserializer::new(&mut deserializer, &mut track));
+    if let Some(error) = stopped {
+        return Err(error);
+    }
+    let count = visited.map_err(|error| json_rejection(&track.path().to_string(), &error, Within::Body))?;
+    deserializer.end().map_err(|error| json_rejection(".", &error, Within::Body))?;
+    Ok(count)
+}
+
+/// The seed and visitor of [`for_each_json_element`]; `each`'s error waits in `stopped` while
+/// serde unwinds with an error of its own.
+struct Elements<'a, T, E, F> {
+    each: &'a mut F,
+    stopped: &'a mut Option<E>,
+    element: PhantomData<fn() -> T>,
+}
+
+impl<'de, T, E, F> DeserializeSeed<'de> for Elements<'_, T, E, F>
+where
+    T: DeserializeOwned,
+    F: FnMut(usize, T) -> Result<(), E>,
+{
+    type Value = usize;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<usize, D::Error> {
+        deserializer.deserialize_seq(self)
+    }
+}
+
+impl<'de, T, E, F> Visitor<'de> for Elements<'_, T, E, F>
+where
+    T: DeserializeOwned,
+    F: FnMut(usize, T) -> Result<(), E>,
+{
+    type Value = usize;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON array")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut elements: A) -> Result<usize, A::Error> {
+        let mut index = 0;
+        while let Some(element) = elements.next_element::<T>()? {
+            if let Err(error) = (self.each)(index, element) {
+                *self.stopped = Some(error);
+                return Err(de::Error::custom("stopped by the caller"));
+            }
+            index += 1;
+        }
+        Ok(index)
+    }
+}
+
+/// The rejection of a JSON `error` at `path` (`.` for the root) of a document `within` the body.
+fn json_rejection(path: &str, error: &serde_json::Error, within: Within) -> Rejection {
+    if error.classify() != Category::Data {
+        return match within {
+            Within::Body => malformed(error),
+            Within::Line(line) => Rejection::MalformedJson {
+                detail: format!("{} at line {line} column {}", strip_position(&error.to_string()), error.column()),
+            },
+        };
+    }
+    let field = match (within, path) {
+        (Within::Body, ".") => "body".to_owned(),
+        (Within::Body, path) => path.to_owned(),
+        (Within::Line(line), ".") => format!("line {line}"),
+        (Within::Line(line), path) if path.starts_with('[') => format!("line {line}{path}"),
+        (Within::Line(line), path) => format!("line {line}.{path}"),
+    };
+    Rejection::InvalidJson { field, message: strip_position(&error.to_string()) }
 }
 
 fn malformed(error: &serde_json::Error) -> Rejection {
@@ -159,6 +256,58 @@ mod tests {
         let wrong = decode_json::<Body>(b"{\"name\":5}").unwrap_err();
         assert_eq!(wrong.status(), StatusCode::UNPROCESSABLE_ENTITY);
         assert!(decode_json::<Body>(b"{\"name\":\"x\",\"extra\":1}").is_ok());
+    }
+
+    #[test]
+    fn visits_array_elements_in_order() {
+        let mut seen = Vec::new();
+        let count = for_each_json_element(br#"[{"name":"a"}, {"name":"b"}]"#, |index, body: Body| {
+            seen.push((index, body.name));
+            Ok::<_, Rejection>(())
+        });
+        assert_eq!(count, Ok(2));
+        assert_eq!(seen, [(0, "a".to_owned()), (1, "b".to_owned())]);
+        assert_eq!(for_each_json_element(b" [] ", |_, _: Body| Ok::<_, Rejection>(())), Ok(0));
+    }
+
+    #[test]
+    fn an_element_of_the_wrong_shape_is_named() {
+        let error = for_each_json_element(br#"[{"name":"a"}, {"name":5}]"#, |_, _: Body| Ok::<_, Rejection>(()));
+        let Err(Rejection::InvalidJson { field, .. }) = error else { panic!("{error:?}") };
+        assert_eq!(field, "[1].name");
+        let error = for_each_json_element(br#"{"name":"a"}"#, |_, _: Body| Ok::<_, Rejection>(()));
+        let Err(Rejection::InvalidJson { field, message }) = error else { panic!("{error:?}") };
+        assert_eq!((field.as_str(), message.as_str()), ("body", "invalid type: map, expected a JSON array"));
+        for malformed in [&b"[{\"name\":\"a\"}"[..], b"[] []", b""] {
+            let error = for_each_json_element(malformed, |_, _: Body| Ok::<_, Rejection>(())).unwrap_err();
+            assert_eq!(error.status(), StatusCode::BAD_REQUEST, "{error:?}");
+        }
+    }
+
+    /// A module's error: the platform's rejections, or its own.
+    #[derive(Debug, PartialEq)]
+    enum ModuleError {
+        Rejected(Rejection),
+        Nameless(usize),
+    }
+
+    impl From<Rejection> for ModuleError {
+        fn from(rejection: Rejection) -> Self {
+            ModuleError::Rejected(rejection)
+        }
+    }
+
+    #[test]
+    fn the_caller_s_error_stops_the_visit() {
+        let mut visited = 0;
+        let stopped = for_each_json_element(br#"[{"name":"a"}, {"name":""}, {"name":"c"}]"#, |index, body: Body| {
+            visited += 1;
+            if body.name.is_empty() { Err(ModuleError::Nameless(index)) } else { Ok(()) }
+        });
+        assert_eq!(stopped, Err(ModuleError::Nameless(1)));
+        assert_eq!(visited, 2);
+        let malformed = for_each_json_element(b"[", |_, _: Body| Ok::<_, ModuleError>(()));
+        assert!(matches!(malformed, Err(ModuleError::Rejected(Rejection::MalformedJson { .. }))), "{malformed:?}");
     }
 
     #[test]

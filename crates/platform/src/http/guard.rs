@@ -3,6 +3,9 @@
 //! no boxed future instead of three of each (tower-http's `RequestBodyLimit` and `CatchPanic`
 //! plus a `from_fn` deadline).
 //!
+//! The cap and the deadline are the platform's, or those the request's route raises for itself
+//! ([`super::limits`]), as the edge found them.
+//!
 //! - Body cap: a declared `Content-Length` over the cap is refused before the body is read; any
 //!   other non-empty body is read through `http_body_util::Limited`, which the extractors turn
 //!   into 413 once the cap is crossed. Empty bodies (most GETs) are passed through untouched.
@@ -43,28 +46,22 @@ use tokio::time::{Instant, Sleep};
 use tower::{Layer, Service};
 
 use super::{
+    limits::RouteLimits,
     linger::{self, Lingering},
     problem::Problem,
 };
 
-/// The request deadline and the body cap.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct GuardLimits {
-    pub(crate) timeout: Duration,
-    pub(crate) max_body_bytes: usize,
-}
-
 /// Calls `router` with `request`, which arrived at `arrived`, under the guard (see the module
-/// documentation).
+/// documentation), with the limits of its route.
 /// Always inlined: see `edge::handle`.
 #[inline(always)]
 pub(crate) fn call(
-    limits: GuardLimits,
+    limits: RouteLimits,
     arrived: Instant,
     router: &mut Router,
     request: Request,
 ) -> GuardFuture<RouteFuture<Infallible>> {
-    let GuardLimits { timeout, max_body_bytes } = limits;
+    let RouteLimits { request_timeout: timeout, max_body_bytes } = limits;
     let has_body = !http_body::Body::is_end_stream(request.body());
     if has_body {
         if let Some(declared) = declared_length(&request).filter(|length| *length > max_body_bytes as u64) {
@@ -99,13 +96,13 @@ pub(crate) fn call(
 #[derive(Clone, Debug)]
 pub(crate) struct Guard {
     router: Router,
-    limits: GuardLimits,
+    limits: RouteLimits,
     arrived: Instant,
 }
 
 impl Guard {
     /// The guard for one request, which arrived at `arrived`.
-    pub(crate) fn new(router: Router, limits: GuardLimits, arrived: Instant) -> Self {
+    pub(crate) fn new(router: Router, limits: RouteLimits, arrived: Instant) -> Self {
         Self { router, limits, arrived }
     }
 }

@@ -13,7 +13,7 @@ pub use super::observe::REQUEST_ID;
 use super::{
     cors::CorsPolicy,
     edge::{Edge, EdgeSettings},
-    guard::GuardLimits,
+    limits::RouteLimits,
     problem::Problem,
     rate_limit::RateLimiter,
     routes::Routes,
@@ -80,14 +80,16 @@ pub enum CorsOrigins {
 /// wraps each route in a second boxed routing level, cloned and called on every request
 /// ([`Routes`] says what that costs and how the route template is found instead).
 pub fn apply(routes: Routes, settings: &HttpSettings) -> Edge {
-    let Routes { router, templates } = routes;
+    let Routes { router, mut templates } = routes;
+    let limits = RouteLimits { max_body_bytes: settings.max_body_bytes, request_timeout: settings.request_timeout };
+    templates.at_least(limits);
     let edge = EdgeSettings {
         templates,
         metrics: settings.metrics.clone(),
         cors: settings.cors.clone().map(CorsPolicy::new),
         limiter: settings.rate_limiter.clone(),
         compress: settings.compress,
-        guard: GuardLimits { timeout: settings.request_timeout, max_body_bytes: settings.max_body_bytes },
+        limits,
     };
     Edge::new(router.fallback(not_found), edge)
 }

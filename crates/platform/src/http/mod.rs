@@ -3,12 +3,14 @@
 //! - [`problem`]: RFC 9457 problem details, the platform's error body (SPEC 1.4)
 //! - [`extract`]: `Json`, `LenientJson`, `Path`, `Query` whose rejections are problems; `Json`
 //!   also answers, with room for the headers the edge adds (`answer`)
+//! - [`body`]: large bodies read as they arrive: chunks, or NDJSON line by line, under the cap
 //! - [`rejection`]: what the extractors and the token guard refuse, by kind, which a module may
 //!   render in its own shape
 //! - [`integer`]: integers in JSON bodies read exactly (`3.0` is 3; `3.5` and overflow are refused)
 //! - [`middleware`]: the one place the platform's services are assembled, with the [`Edge`]
 //!   outermost
 //! - [`paging`]: keyset paging: the page size, the page, an opaque cursor, the `Link` header
+//! - [`limits`]: a route's own body cap and deadline, raised above the platform's
 //! - [`rate_limit`]: per-client GCRA limits, in process or in Redis
 //! - [`routes`]: a router with its route templates, which the platform's services name routes by
 //! - `observe`, `cors`, `guard`, `linger`, `compress` and `stamp`: the request id, access log
@@ -18,12 +20,14 @@
 //!   used)
 
 mod answer;
+pub mod body;
 mod compress;
 mod cors;
 mod edge;
 pub mod extract;
 mod guard;
 pub mod integer;
+pub mod limits;
 mod linger;
 pub mod middleware;
 mod observe;
@@ -34,8 +38,10 @@ pub mod rejection;
 pub mod routes;
 mod stamp;
 
+pub use body::{Line, NdjsonLines, StreamedBody};
 pub use edge::{Edge, EdgeFuture, MakeEdge};
-pub use extract::{Json, LenientJson, Path, Query};
+pub use extract::{Json, LenientJson, Path, Query, for_each_json_element};
+pub use limits::RouteLimits;
 pub use problem::{FieldError, Problem};
 pub use rejection::Rejection;
 pub use routes::{RouteTemplates, Routes};

@@ -78,6 +78,13 @@ pub enum Rejection {
         /// What is wrong with it.
         message: String,
     },
+    /// 400: a line of a body read line by line ([`NdjsonLines`](super::body::NdjsonLines)) that
+    /// is not UTF-8.
+    #[error("line {line} of the request body is not UTF-8")]
+    NotUtf8 {
+        /// The line's number, from 1.
+        line: u64,
+    },
     /// 400: a path parameter that does not parse as its type (`/patients/abc`).
     #[error("invalid path: {detail}")]
     InvalidPath {
@@ -112,9 +119,10 @@ impl Rejection {
             Rejection::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Rejection::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Rejection::UnreadableBody { status, .. } => *status,
-            Rejection::MalformedJson { .. } | Rejection::InvalidPath { .. } | Rejection::InvalidQuery { .. } => {
-                StatusCode::BAD_REQUEST
-            }
+            Rejection::MalformedJson { .. }
+            | Rejection::NotUtf8 { .. }
+            | Rejection::InvalidPath { .. }
+            | Rejection::InvalidQuery { .. } => StatusCode::BAD_REQUEST,
             Rejection::InvalidJson { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Rejection::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
             Rejection::Forbidden { .. } => StatusCode::FORBIDDEN,

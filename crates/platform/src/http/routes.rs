@@ -8,23 +8,42 @@
 //! set yet. [`RouteTemplates`] finds the same template with the same matcher axum routes with
 //! (`matchit`), fed with the same templates: the OpenAPI document's paths, which list every
 //! mounted route (the server's OpenAPI tests hold the two to each other), plus routes that are
-//! not REST operations (gRPC services), named where they are mounted.
+//! not REST operations (gRPC services), named where they are mounted. The same document says
+//! which routes raise the platform's body cap and deadline ([`super::limits`]): the edge reads
+//! them from the route it finds anyway.
 
-use std::{collections::HashSet, fmt};
+use std::{collections::HashMap, fmt};
 
-use axum::{Router, routing::MethodRouter};
+use axum::{Router, http::Method, routing::MethodRouter};
 use utoipa_axum::router::OpenApiRouter;
 
-/// Route templates, matched as axum matches them.
+use super::limits::RouteLimits;
+use crate::openapi;
+
+/// Route templates, matched as axum matches them, with the limits of the routes that raise the
+/// platform's ([`super::limits`]).
 #[derive(Clone, Default)]
 pub struct RouteTemplates {
-    table: matchit::Router<Box<str>>,
+    table: matchit::Router<RouteId>,
     /// The templates without parameters, found by a hash lookup first: about a third of what
     /// walking matchit's tree costs. matchit also prefers a static route to a parameter, so
     /// the answer is the same.
-    statics: HashSet<Box<str>, foldhash::fast::RandomState>,
-    listed: Vec<Box<str>>,
+    statics: HashMap<Box<str>, RouteId, foldhash::fast::RandomState>,
+    /// Every template, in the order added; a [`RouteId`] is an index here.
+    listed: Vec<Listed>,
 }
+
+/// One template and the limits its methods raise (none, for nearly every route).
+#[derive(Clone)]
+struct Listed {
+    template: Box<str>,
+    limits: Vec<(Method, RouteLimits)>,
+}
+
+/// A template of a [`RouteTemplates`], found once per request by the edge, which reads the
+/// route's limits and later its template (for the access line and the metrics) from it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct RouteId(u32);
 
 impl RouteTemplates {
     /// The templates of `templates`.
@@ -38,44 +57,112 @@ impl RouteTemplates {
     /// which only happens when the list and the router disagree.
     pub fn extend<T: AsRef<str>>(&mut self, templates: impl IntoIterator<Item = T>) {
         for template in templates {
-            let template = template.as_ref();
-            if self.listed.iter().any(|listed| &**listed == template) {
-                continue;
-            }
-            match self.table.insert(template, template.into()) {
-                Ok(()) => {
-                    if !template.contains('{') {
-                        self.statics.insert(template.into());
-                    }
-                    self.listed.push(template.into());
+            self.add(template.as_ref());
+        }
+    }
+
+    /// Adds `template` unless listed already; its id either way, `None` for one refused.
+    fn add(&mut self, template: &str) -> Option<RouteId> {
+        if let Some(index) = self.listed.iter().position(|listed| &*listed.template == template) {
+            return Some(RouteId(index as u32));
+        }
+        let id = RouteId(u32::try_from(self.listed.len()).ok()?);
+        match self.table.insert(template, id) {
+            Ok(()) => {
+                if !template.contains('{') {
+                    self.statics.insert(template.into(), id);
                 }
-                Err(error) => tracing::error!(template, %error, "route template not matched: {error}"),
+                self.listed.push(Listed { template: template.into(), limits: Vec::new() });
+                Some(id)
+            }
+            Err(error) => {
+                tracing::error!(template, %error, "route template not matched: {error}");
+                None
             }
         }
     }
 
-    /// The paths of an OpenAPI document: the templates of every route it documents.
+    /// The paths of an OpenAPI document: the templates of every route it documents, with the
+    /// limits its operations raise ([`super::limits::raise`]).
     pub fn of_document(document: &utoipa::openapi::OpenApi) -> Self {
-        Self::new(document.paths.paths.keys())
+        let mut templates = Self::default();
+        for (path, item) in &document.paths.paths {
+            let Some(id) = templates.add(path) else { continue };
+            for (method, operation) in openapi::operations_by_method(item) {
+                if let Some(limits) = RouteLimits::of_operation(path, operation) {
+                    templates.listed[id.0 as usize].limits.push((method, limits));
+                }
+            }
+        }
+        templates
+    }
+
+    /// Adds `other`'s templates, with their limits.
+    pub fn merge(&mut self, other: &RouteTemplates) {
+        for listed in &other.listed {
+            if let Some(id) = self.add(&listed.template) {
+                self.listed[id.0 as usize].limits.extend(listed.limits.iter().cloned());
+            }
+        }
     }
 
     /// The template that routes `path`, if any.
     pub fn find(&self, path: &str) -> Option<&str> {
-        if let Some(template) = self.statics.get(path) {
-            return Some(template);
+        self.route_of(path).map(|id| self.template(id))
+    }
+
+    /// The limits a `method` request to `path` gets instead of the platform's, if its route
+    /// raises them.
+    pub fn limits_of(&self, method: &Method, path: &str) -> Option<RouteLimits> {
+        self.limits(self.route_of(path)?, method)
+    }
+
+    /// The route that routes `path`, if any.
+    pub(crate) fn route_of(&self, path: &str) -> Option<RouteId> {
+        if let Some(id) = self.statics.get(path) {
+            return Some(*id);
         }
-        self.table.at(path).ok().map(|found| &**found.value)
+        self.table.at(path).ok().map(|found| *found.value)
+    }
+
+    /// The template of `route`.
+    pub(crate) fn template(&self, route: RouteId) -> &str {
+        self.listed.get(route.0 as usize).map_or("", |listed| &listed.template)
+    }
+
+    /// The limits `route` raises for `method`, if any. One branch for a route without.
+    #[inline]
+    pub(crate) fn limits(&self, route: RouteId, method: &Method) -> Option<RouteLimits> {
+        let limits = &self.listed.get(route.0 as usize)?.limits;
+        if limits.is_empty() {
+            return None;
+        }
+        limits.iter().find(|(raised, _)| raised == method).map(|(_, limits)| *limits)
+    }
+
+    /// Raises every route's limits to at least `floor` (the platform's): what the edge applies.
+    pub(crate) fn at_least(&mut self, floor: RouteLimits) {
+        for (_, limits) in self.listed.iter_mut().flat_map(|listed| listed.limits.iter_mut()) {
+            *limits = limits.at_least(floor);
+        }
     }
 
     /// Every template, in the order added.
     pub fn iter(&self) -> impl Iterator<Item = &str> {
-        self.listed.iter().map(|template| &**template)
+        self.listed.iter().map(|listed| &*listed.template)
     }
 }
 
 impl fmt::Debug for RouteTemplates {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_list().entries(self.iter()).finish()
+        let mut list = f.debug_list();
+        for listed in &self.listed {
+            match listed.limits.as_slice() {
+                [] => list.entry(&listed.template),
+                limits => list.entry(&(&listed.template, limits)),
+            };
+        }
+        list.finish()
     }
 }
 
@@ -109,7 +196,7 @@ impl Routes {
     /// Both routers' routes, with both template lists.
     pub fn merge(mut self, other: Routes) -> Self {
         self.router = self.router.merge(other.router);
-        self.templates.extend(other.templates.iter());
+        self.templates.merge(&other.templates);
         self
     }
 }

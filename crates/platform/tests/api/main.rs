@@ -3,3 +3,4 @@
 
 mod db;
 mod dialect;
+mod limits;
