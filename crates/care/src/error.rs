@@ -157,3 +157,45 @@ impl IntoResponse for TypeRejection {
         self.0.into_response()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use axum::body::to_bytes;
+
+    use super::*;
+
+    async fn answered(error: CareError) -> (StatusCode, HeaderValue, serde_json::Value, bool) {
+        let response = error.into_response();
+        let (status, retry) = (response.status(), response.headers().get(header::RETRY_AFTER).cloned());
+        let logged = response.extensions().get::<InternalError>().is_some();
+        let body = to_bytes(response.into_body(), 4096).await.unwrap();
+        (status, retry.unwrap_or(HeaderValue::from_static("-")), serde_json::from_slice(&body).unwrap(), logged)
+    }
+
+    #[tokio::test]
+    async fn database_failures_answer_in_the_envelope_without_their_cause() {
+        let (status, retry, body, logged) = answered(CareError::Db(db::Error::Unavailable("refused".into()))).await;
+        assert_eq!((status, retry), (StatusCode::SERVICE_UNAVAILABLE, HeaderValue::from_static("1")));
+        assert_eq!(body, serde_json::json!({"status": "fail", "message": "Service unavailable, try again later."}));
+        assert!(logged);
+        let (status, _, body, logged) =
+            answered(CareError::Db(db::Error::Other("syntax error near SELEKT".into()))).await;
+        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(body, serde_json::json!({"status": "fail", "message": "Internal error."}));
+        assert!(logged);
+    }
+
+    #[test]
+    fn rejections_read_as_care_errors() {
+        let status = |rejection: Rejection| CareError::from(rejection).status();
+        assert_eq!(status(Rejection::InvalidPath { detail: "id".into() }), StatusCode::NOT_FOUND);
+        assert!(matches!(
+            TypeRejection::from(Rejection::InvalidPath { detail: "id".into() }).0,
+            CareError::EventTypeNotFound
+        ));
+        assert_eq!(status(Rejection::MalformedJson { detail: "EOF".into() }), StatusCode::BAD_REQUEST);
+        assert_eq!(status(Rejection::InvalidQuery { detail: "limit".into() }), StatusCode::BAD_REQUEST);
+        assert_eq!(status(Rejection::TooLarge), StatusCode::PAYLOAD_TOO_LARGE);
+        assert_eq!(status(Rejection::NoCaller), StatusCode::INTERNAL_SERVER_ERROR);
+    }
+}

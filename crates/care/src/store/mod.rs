@@ -1,6 +1,6 @@
 //! Care SQL, written once for both databases (the platform runs it on SQLite or PostgreSQL);
 //! where the dialects differ (the month of an instant, a list bound as one parameter) the
-//! statement text is built once per backend, in [`Sql`], from `ferrum_platform::db::dialect`.
+//! statement text is built once per backend, in `Sql`, from `ferrum_platform::db::dialect`.
 //!
 //! - [`types`]: event types
 //! - [`events`]: events, inserted in batches of any size in one transaction

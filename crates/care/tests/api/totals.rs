@@ -146,7 +146,7 @@ fn totals_match_a_full_scan(backend: Backend) {
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     let test = runtime.block_on(TestDb::new(backend, &[&ferrum_care::MIGRATIONS]));
     let store = Store::new(test.db.clone());
-    let config = ProptestConfig { cases: 24, failure_persistence: None, ..ProptestConfig::default() };
+    let config = ProptestConfig { cases: 256, failure_persistence: None, ..ProptestConfig::default() };
     let strategy = (proptest::collection::vec(an_op(), 1..40), proptest::collection::vec(a_filter(), 1..6));
     let outcome = TestRunner::new(config).run(&strategy, |(ops, filters)| {
         runtime.block_on(async {
