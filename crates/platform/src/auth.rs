@@ -97,6 +97,11 @@ pub struct Claims {
     /// Not before, seconds since the epoch.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub nbf: Option<i64>,
+    /// Every other claim of the token, by name, as sent: what a module reads beyond the
+    /// platform's claims (care's `caregivers`), through [`Caller::claim`]. The platform gives
+    /// them no meaning.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl Claims {
@@ -255,6 +260,7 @@ impl AuthKeys {
             exp: now.saturating_add(ttl),
             iat: Some(now),
             nbf: None,
+            extra: serde_json::Map::new(),
         })
     }
 }

@@ -144,6 +144,14 @@ pub fn problem_response(status: StatusCode, description: &str, detail: &str) -> 
     ResponseBuilder::new().description(description).content(PROBLEM_JSON, content)
 }
 
+/// A response header holding text, for the document: `Retry-After`, `WWW-Authenticate`...
+pub fn string_header(description: &str) -> utoipa::openapi::Header {
+    utoipa::openapi::HeaderBuilder::new()
+        .schema(utoipa::openapi::ObjectBuilder::new().schema_type(utoipa::openapi::Type::String))
+        .description(Some(description))
+        .build()
+}
+
 /// Declares a reusable problem+json response: a marker type implementing `ToResponse`.
 macro_rules! problem_responses {
     ($(
@@ -157,13 +165,7 @@ macro_rules! problem_responses {
         impl<'r> ToResponse<'r> for $name {
             fn response() -> (&'r str, RefOr<Response>) {
                 let response = problem_response(StatusCode::$status, $description, $detail);
-                $(let response = response.header(
-                    $header,
-                    utoipa::openapi::HeaderBuilder::new()
-                        .schema(utoipa::openapi::ObjectBuilder::new().schema_type(utoipa::openapi::Type::String))
-                        .description(Some($header_doc))
-                        .build(),
-                );)*
+                $(let response = response.header($header, string_header($header_doc));)*
                 (stringify!($name), response.build().into())
             }
         }

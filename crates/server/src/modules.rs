@@ -27,8 +27,11 @@ pub static MODULES: &[ModuleSpec] = &[
         .scope(ferrum_patients::SCOPE)
         .migrations(&ferrum_patients::MIGRATIONS)
         .api(|module| Ok(ferrum_patients::routes(module.platform))),
+    ModuleSpec::new("care")
+        .scope(ferrum_care::SCOPE)
+        .migrations(&ferrum_care::MIGRATIONS)
+        .api(|module| Ok(ferrum_care::routes(module.platform))),
     // Not built yet: accepted by `--modules`, skipped with a warning.
-    ModuleSpec::new("care").scope(Scope::new("care")),
     ModuleSpec::new("payments").scope(Scope::new("payments")),
     ModuleSpec::new("chirps").scope(Scope::new("chirps")),
     ModuleSpec::new("calc").settings(SettingsHook::of::<CalcConfig>()).grpc(calc_routes),

@@ -2,6 +2,7 @@
 //! from the request as they are (no second verification, no copy).
 
 use axum::{extract::FromRequestParts, http::request::Parts};
+use serde::de::DeserializeOwned;
 
 use super::{Claims, Scope};
 use crate::http::Rejection;
@@ -53,6 +54,17 @@ impl Caller {
     pub fn claims(&self) -> &Claims {
         &self.0
     }
+
+    /// A claim the platform does not read itself, by name, as `T`: `Ok(None)` when the token
+    /// does not carry it (or carries `null`), an error when it carries something `T` cannot
+    /// hold. What the claim means is the module's business; a module that confines callers by
+    /// a claim refuses a token whose claim it cannot read, rather than ignore the confinement.
+    pub fn claim<T: DeserializeOwned>(&self, name: &str) -> Result<Option<T>, serde_json::Error> {
+        match self.0.extra.get(name) {
+            None | Some(serde_json::Value::Null) => Ok(None),
+            Some(value) => T::deserialize(value).map(Some),
+        }
+    }
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for Caller {
@@ -61,5 +73,25 @@ impl<S: Send + Sync> FromRequestParts<S> for Caller {
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Rejection> {
         // Taken, not cloned: the guard put them there for the handler alone.
         parts.extensions.remove::<Claims>().map(Caller).ok_or(Rejection::NoCaller)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_claims_the_platform_does_not_know() {
+        let keys = crate::auth::test_keys("k");
+        let mut claims = Claims { exp: chrono::Utc::now().timestamp() + 60, ..Claims::default() };
+        claims.extra.insert("teams".into(), serde_json::json!([3, 4]));
+        claims.extra.insert("nothing".into(), serde_json::Value::Null);
+        let caller = Caller(keys.verify(&keys.sign(&claims).unwrap()).unwrap());
+        assert_eq!(caller.claim::<Vec<i64>>("teams").unwrap(), Some(vec![3, 4]));
+        assert_eq!(caller.claim::<Vec<i64>>("absent").unwrap(), None);
+        assert_eq!(caller.claim::<Vec<i64>>("nothing").unwrap(), None);
+        assert!(caller.claim::<String>("teams").is_err(), "a claim of another shape is an error");
+        // The platform's own claims are not among the others.
+        assert!(caller.claims().extra.get("exp").is_none());
     }
 }

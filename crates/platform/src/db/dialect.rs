@@ -16,7 +16,8 @@
 //! - Money: integer minor units in a `BIGINT` column on both.
 //!
 //! What differs, and the one place each is written: [`month_start`] (the month an instant
-//! falls in, for monthly totals).
+//! falls in, for monthly totals) and [`integers_in`] (a list of integers bound as one
+//! parameter, for `IN`).
 //!
 //! Also different and not papered over: `LIKE` is case-insensitive for ASCII on SQLite and
 //! case-sensitive on PostgreSQL (store a folded copy of the text and match that, as patients
@@ -33,4 +34,34 @@ pub fn month_start(backend: Backend, column: &str) -> String {
         Backend::Sqlite => format!("(substr({column}, 1, 7) || '-01T00:00:00.000000Z')"),
         Backend::Postgres => format!("date_trunc('month', {column}, 'UTC')"),
     }
+}
+
+/// SQL for a subquery of the integers in the JSON array bound to `placeholder` (text such as
+/// `[3,4,5]`, made with [`integer_array`]), for `column IN (...)` with a list of any length as
+/// one parameter, so the statement's text (and its cached preparation) is one whatever the
+/// list's length. A NULL parameter is the empty list. Both databases drive an index on
+/// `column` from it. For an optional list write `(CAST($n AS TEXT) IS NULL OR column IN ...)`:
+/// PostgreSQL types a placeholder where it first appears, and `$n IS NULL` gives it no type.
+pub fn integers_in(backend: Backend, placeholder: &str) -> String {
+    match backend {
+        Backend::Sqlite => format!("(SELECT value FROM json_each({placeholder}))"),
+        // CAST to TEXT first: so the placeholder is typed text, which a bound string is.
+        Backend::Postgres => format!(
+            "(SELECT CAST(value AS BIGINT) FROM jsonb_array_elements_text(CAST(CAST({placeholder} AS TEXT) AS jsonb)))"
+        ),
+    }
+}
+
+/// The text to bind for [`integers_in`]: `[3,4,5]`.
+pub fn integer_array(values: &[i64]) -> String {
+    let mut text = String::with_capacity(2 + values.len() * 8);
+    text.push('[');
+    for (at, value) in values.iter().enumerate() {
+        if at > 0 {
+            text.push(',');
+        }
+        text.push_str(itoa::Buffer::new().format(*value));
+    }
+    text.push(']');
+    text
 }

@@ -7,6 +7,7 @@
 //! - [`rejection`]: what the extractors and the token guard refuse, by kind, which a module may
 //!   render in its own shape
 //! - [`integer`]: integers in JSON bodies read exactly (`3.0` is 3; `3.5` and overflow are refused)
+//! - [`object`]: a body that must be a JSON object (a derived reader also takes an array)
 //! - [`middleware`]: the one place the platform's services are assembled, with the [`Edge`]
 //!   outermost
 //! - [`paging`]: keyset paging: the page size, the page, an opaque cursor, the `Link` header
@@ -30,6 +31,7 @@ pub mod integer;
 pub mod limits;
 mod linger;
 pub mod middleware;
+pub mod object;
 mod observe;
 pub mod paging;
 pub mod problem;

@@ -75,4 +75,22 @@ async fn upserts_add_to_totals(backend: Backend) {
     assert!(missing.unwrap_err().to_string().contains("no row"));
 }
 
-both_backends!(monthly_sums_read_the_same, upserts_add_to_totals);
+/// A list of integers bound as one parameter selects by `IN` on both; NULL is the empty list.
+async fn integer_lists_bind_as_one_parameter(backend: Backend) {
+    let test = events(backend).await;
+    for id in 1..=5 {
+        add(&test, id, at(2026, 1, 1, 0), id * 100, false).await;
+    }
+    let sql =
+        format!("SELECT id FROM events WHERE id IN {} ORDER BY id", dialect::integers_in(test.db.backend(), "$1"));
+    for (list, expected) in [(&[4, 2, 9][..], &[2, 4][..]), (&[], &[]), (&[5], &[5])] {
+        let text = dialect::integer_array(list);
+        let ids: Vec<i64> = test.db.fetch_all(query(sql.clone()).bind(text.clone())).await.unwrap();
+        assert_eq!(ids, expected, "{text}");
+    }
+    let none: Vec<i64> = test.db.fetch_all(query(sql).bind(None::<String>)).await.unwrap();
+    assert!(none.is_empty());
+    assert_eq!(dialect::integer_array(&[-1, 0, i64::MAX]), format!("[-1,0,{}]", i64::MAX));
+}
+
+both_backends!(monthly_sums_read_the_same, upserts_add_to_totals, integer_lists_bind_as_one_parameter);
