@@ -10,7 +10,6 @@
 
 pub mod access;
 pub mod csv;
-mod cursor;
 pub mod envelope;
 pub mod error;
 pub mod instant;

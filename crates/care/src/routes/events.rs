@@ -2,14 +2,16 @@
 //! the caller may see.
 
 use axum::{http::StatusCode, response::Response};
-use ferrum_platform::http::object::Object;
+use ferrum_platform::http::{
+    object::Object,
+    paging::{Page, PageSize, cursor},
+};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::{CareJson, CareQuery, EventId, State, answer};
 use crate::{
     access::Caregivers,
-    cursor,
     envelope::{AlreadyReimbursed, Created, Data, EventNotFound, Guarded, InvalidPayload, Message, WithBody},
     error::CareError,
     instant,
@@ -17,10 +19,8 @@ use crate::{
     store::EventQuery,
 };
 
-/// Page size when the client names none.
-const DEFAULT_LIMIT: i64 = 100;
-/// Largest page; larger requests are served this many.
-const MAX_LIMIT: i64 = 1000;
+/// The events list's page size: 100 unless the client names one, at most 1000 (SPEC 3).
+const PAGE_SIZE: PageSize = PageSize::new(100, 1000);
 
 /// The query of `GET /events`. Every filter is optional; a value that cannot be read is
 /// `Invalid payload.`.
@@ -70,15 +70,11 @@ pub(super) async fn list_events(
     visible: Caregivers,
     CareQuery(params): CareQuery<ListParams>,
 ) -> Result<Response, CareError> {
-    let limit = match params.limit {
-        None => DEFAULT_LIMIT,
-        Some(n) if n >= 1 => n.min(MAX_LIMIT),
-        Some(_) => return Err(CareError::invalid("limit", "must be at least 1")),
-    };
+    let limit = PAGE_SIZE.of(params.limit).map_err(|_| CareError::invalid("limit", "must be at least 1"))?;
     let after_id = match params.cursor.as_deref() {
         None => 0,
         Some(text) => {
-            cursor::decode(text).ok_or_else(|| CareError::invalid("cursor", "is not a cursor this API made"))?
+            cursor::decode::<i64>(text).map_err(|_| CareError::invalid("cursor", "is not a cursor this API made"))?
         }
     };
     if params.caregiver_id.is_some_and(|caregiver| !visible.allows(caregiver)) {
@@ -93,16 +89,11 @@ pub(super) async fn list_events(
         min_time: min_time.unwrap_or_else(instant::far_past),
         max_time: max_time.unwrap_or_else(instant::far_future),
         visible,
-        limit: limit + 1,
+        limit,
     };
-    let mut events = state.store.list_events(&page).await?;
-    let next_cursor = if events.len() as i64 > limit {
-        events.truncate(limit as usize);
-        events.last().map(|last| cursor::encode(last.id))
-    } else {
-        None
-    };
-    Ok(answer(StatusCode::OK, Data::new(EventPage { events, next_cursor })))
+    let page = Page::of(state.store.list_events(&page).await?, limit);
+    let next_cursor = page.next_key(|last| cursor::encode(&last.id));
+    Ok(answer(StatusCode::OK, Data::new(EventPage { events: page.items, next_cursor })))
 }
 
 /// A filter's `min_time` and `max_time`, read; `min_time` after `max_time` is refused.

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use ferrum_platform::{
     db::{self, FromRow, Isolation, Row, Tx, query},
+    http::paging::Limit,
     time,
 };
 
@@ -78,8 +79,8 @@ pub struct EventQuery {
     pub max_time: DateTime<Utc>,
     /// The caregivers the caller may see.
     pub visible: Caregivers,
-    /// Rows to return at most.
-    pub limit: i64,
+    /// The page's size.
+    pub limit: Limit,
 }
 
 impl Store {
@@ -107,7 +108,7 @@ impl Store {
             .bind(page.min_time)
             .bind(page.max_time)
             .bind(page.visible.bound())
-            .bind(page.limit);
+            .bind(page.limit.fetch());
         // Filters may skip many rows before a page fills: keep it off the async threads.
         self.db.scan(list).await
     }

@@ -142,7 +142,8 @@ async fn lists_events_by_filter_a_page_at_a_time(backend: Backend) {
         "?limit=-1",
         "?limit=x",
         "?cursor=nonsense!",
-        "?cursor=MA",
+        // Base64 of the JSON string "a": no id.
+        "?cursor=ImEi",
         "?caregiver_id=x",
         "?reimbursed=maybe",
         "?min_time=now",

@@ -10,7 +10,7 @@ use ferrum_care::{
     report::{Figure, Report, ReportFilter},
     store::{EventQuery, Store},
 };
-use ferrum_platform::db::query;
+use ferrum_platform::{db::query, http::paging::PageSize};
 use ferrum_testkit::{Backend, TestDb};
 use proptest::{prelude::*, test_runner::TestRunner};
 
@@ -112,7 +112,7 @@ async fn check(store: &Store, ops: &[Op], filters: &[Filter]) -> Result<(), Test
         min_time: instant::far_past(),
         max_time: instant::far_future(),
         visible: Caregivers::All,
-        limit: 10_000,
+        limit: PageSize::new(10_000, 10_000).of(None).unwrap(),
     };
     let stored = store.list_events(&everything).await.unwrap();
     let prices: Vec<(i64, i64)> = stored.iter().map(|event| (event.id, event.amount_in_cents)).collect();
