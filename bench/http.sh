@@ -29,6 +29,9 @@
 #   PORT       first loopback port to try (default 18099; the next free one is used)
 #   FERRUM_BIN server binary to use; when unset, `cargo build --release -p ferrum-server`
 #              is run at the repository root and target/release/ferrum is used.
+#   BEFORE_BIN an older server binary (say, the build before a change): when set, it serves the
+#              same GET and POST on its own SQLite file in the same interleaved rounds, and the
+#              table adds its rows and the ratio of this build to it, round by round.
 #
 # The server runs with its default log level (info), so access logging is part of the
 # figures; logs go to a file in the temp dir and its last WARN/ERROR lines are shown.
@@ -80,6 +83,18 @@ ferrum_beside HEADERS "$BARE" 127.0.0.1:PORT --spec-headers
 ferrum_beside FULL "$BIN" --listen 127.0.0.1:PORT --database-url "sqlite://$TMP/full.db" --log-format json \
     --cors https://app.example --limit 1000000000-S
 
+# The build before a change, beside this one: the same two routes, in the same rounds.
+NAMES="bare headers live full get post"
+if [ -n "${BEFORE_BIN:-}" ]; then
+    [ -x "$BEFORE_BIN" ] || die "BEFORE_BIN is not an executable: $BEFORE_BIN"
+    ferrum_beside BEFORE "$BEFORE_BIN" --listen 127.0.0.1:PORT --database-url "sqlite://$TMP/before.db" --log-format json
+    BEFORE=http://127.0.0.1:$BEFORE_PORT
+    status=$(curl -sS -o /dev/null -w '%{http_code}' -X POST -H "Authorization: Bearer $TOKEN" \
+        -H 'Content-Type: application/json' -d "$PATIENT_BODY" "$BEFORE/api/v1/patients")
+    [ "$status" = 201 ] || die "the build before answered $status to its first POST"
+    NAMES="$NAMES get_before post_before"
+fi
+
 for r in $(seq 1 "$ROUNDS"); do
     log "round $r of $ROUNDS"
     wrk_round bare "http://127.0.0.1:$BARE_PORT/health/live"
@@ -88,9 +103,13 @@ for r in $(seq 1 "$ROUNDS"); do
     wrk_round full "http://127.0.0.1:$FULL_PORT/health/live"
     wrk_round get -H "Authorization: Bearer $TOKEN" "$BASE/api/v1/patients/$PATIENT_ID"
     wrk_round post -s "$TMP/post.lua" "$BASE/api/v1/patients"
+    if [ -n "${BEFORE_BIN:-}" ]; then
+        wrk_round get_before -H "Authorization: Bearer $TOKEN" "$BEFORE/api/v1/patients/1"
+        wrk_round post_before -s "$TMP/post.lua" "$BEFORE/api/v1/patients"
+    fi
 done
-kill "$BARE_PID" "$HEADERS_PID" "$FULL_PID" 2>/dev/null || true
-for name in bare headers live full get post; do
+kill "$BARE_PID" "$HEADERS_PID" "$FULL_PID" ${BEFORE_PID:-} 2>/dev/null || true
+for name in $NAMES; do
     printf -v "RPS_$name" '%s' $((SUM[$name] / ROUNDS))
     printf -v "NON2XX_$name" '%s' "${BAD[$name]}"
 done
@@ -125,6 +144,10 @@ cat <<EOF
 - Ferrum's /health/live runs at $(ratio "$RPS_live" "$RPS_bare") of plain axum on the same route with the default stack (request id, access log, metrics, compression negotiation), and at $(ratio "$RPS_full" "$RPS_bare") with every part on (CORS and the in-process rate limit as well); issue 3's goal is 0.85x or better
 - The same, round by round (median of the rounds' ratios, and their range): default stack $(round_ratios live bare), every part on $(round_ratios full bare)
 - What SPEC 1.7's headers alone cost: plain axum with the five headers every answer carries with CORS and the limit on (request id, X-RateLimit-*, Vary; fixed values) runs at $(ratio "$RPS_headers" "$RPS_bare") of plain axum (median of the rounds $(round_ratios headers bare)); every part on against it: $(round_ratios full headers)
+
+$(if [ -n "${BEFORE_BIN:-}" ]; then
+    echo "- The build before (\`$BEFORE_BIN\`, its own SQLite file, same rounds): GET $RPS_get_before req/s ($(ratio "$RPS_get_before" "$RPS_live") of this build's /health/live, p99 $P99_get_before ms), POST $RPS_post_before req/s ($(ratio "$RPS_post_before" "$RPS_live"), p99 $P99_post_before ms); this build against it, round by round: GET $(round_ratios get get_before), POST $(round_ratios post post_before)"
+fi)
 
 - Ready in: $READY_MS ms (process start to first 200 from /health/ready, polled every 5 ms)
 - RSS idle: $RSS_IDLE MB; RSS after the run: $RSS_AFTER MB (VmRSS, MB = 1024 KiB)
