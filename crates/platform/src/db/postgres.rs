@@ -4,7 +4,10 @@
 //! Ferrum's own GET went from 0.41x to 0.69x of that reference when it moved (BENCHMARKS.md).
 
 use std::{
-    sync::atomic::{AtomicU64, Ordering},
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
     time::Duration,
 };
 
@@ -72,18 +75,28 @@ impl From<tokio_postgres::Error> for Error {
                 // restart), 53xxx "insufficient resources", 40xxx a serialization failure or
                 // deadlock: all mean "try again".
                 c if ["08", "57P", "53", "40"].iter().any(|class| c.code().starts_with(class)) => {
-                    Error::Unavailable(error.to_string().into())
+                    Error::Unavailable(describe(&error))
                 }
-                _ => Error::Other(error.to_string().into()),
+                _ => Error::Other(describe(&error)),
             };
         }
         let io = std::error::Error::source(&error).is_some_and(|source| source.is::<std::io::Error>());
-        if error.is_closed() || io {
-            Error::Unavailable(error.to_string().into())
-        } else {
-            Error::Other(error.to_string().into())
-        }
+        if error.is_closed() || io { Error::Unavailable(describe(&error)) } else { Error::Other(describe(&error)) }
     }
+}
+
+/// The error with its causes: tokio-postgres's own message names only the kind ("db error",
+/// "error performing TLS handshake"), the reason (the server's message, the certificate's
+/// fault) is in its sources, and an operator reading the log needs it.
+fn describe(error: &tokio_postgres::Error) -> Arc<str> {
+    let mut text = error.to_string();
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text.into()
 }
 
 impl From<PoolError> for Error {

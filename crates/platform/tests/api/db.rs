@@ -118,6 +118,13 @@ async fn a_placeholder_without_a_value_is_refused(backend: Backend) {
     assert!(matches!(extra, db::Error::Other(_)), "{extra}");
 }
 
+/// A failed statement's error carries the database's own reason, for the log that reports it.
+async fn an_error_says_why(backend: Backend) {
+    let test = things(backend).await;
+    let error = test.db.execute(query("SELECT no_such_column FROM things")).await.unwrap_err();
+    assert!(error.to_string().contains("no_such_column"), "{error}");
+}
+
 async fn a_failed_transaction_writes_nothing(backend: Backend) {
     let test = things(backend).await;
     let failed = test
@@ -211,6 +218,7 @@ both_backends!(
     values_and_nulls_round_trip,
     placeholders_bind_by_number,
     a_placeholder_without_a_value_is_refused,
+    an_error_says_why,
     a_failed_transaction_writes_nothing,
     a_domain_error_rolls_back,
     concurrent_transactions_lose_no_update,

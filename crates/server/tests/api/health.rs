@@ -1,11 +1,11 @@
 use std::time::Duration;
 
-use ferrum_platform::db::query;
+use ferrum_platform::db::{Backoff, query};
 use ferrum_server::BUILD;
 use ferrum_testkit::{Backend, TestDb, both_backends};
 use serde_json::Value;
 
-use crate::Server;
+use crate::{QUICK_BACKOFF, Server};
 
 async fn serves_health_and_the_enabled_modules(backend: Backend) {
     let db = TestDb::new(backend, &[]).await;
@@ -122,13 +122,15 @@ async fn connects_to_postgres_over_tls() {
         server.stop().await.unwrap();
     }
 
-    // A certificate no root vouches for is refused: the server does not get ready.
+    // A certificate no root vouches for is refused: the server never gets ready, and when it
+    // gives up the reason names the certificate.
     let mut url = db.url.clone();
     url.set_query(Some("sslmode=verify-full"));
-    let server = Server::start(&url, &[]);
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    assert_eq!(server.status("/health/ready").await, 503, "verify-full trusted a self-signed certificate");
-    server.stop().await.unwrap();
+    let gives_up_soon = Backoff { give_up_after: Duration::from_secs(2), ..QUICK_BACKOFF };
+    let server = Server::start_backing_off(Some(&url), &[], gives_up_soon);
+    assert_ne!(server.status("/health/ready").await, 200, "verify-full trusted a self-signed certificate");
+    let error = server.ended(Duration::from_secs(30)).await.expect_err("verify-full trusted a self-signed certificate");
+    assert!(format!("{error:#}").to_lowercase().contains("certificate"), "{error:#}");
 }
 
 both_backends!(serves_health_and_the_enabled_modules, production_hides_the_token_route, modules_can_be_switched_off);

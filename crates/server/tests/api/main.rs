@@ -48,13 +48,18 @@ impl Server {
 
     /// Like [`Server::start`]; with no URL, the flags must say where the database is.
     pub(crate) fn start_with(database: Option<&Url>, flags: &[&str]) -> Self {
+        Self::start_backing_off(database, flags, QUICK_BACKOFF)
+    }
+
+    /// Like [`Server::start_with`], retrying the database as `backoff` says.
+    pub(crate) fn start_backing_off(database: Option<&Url>, flags: &[&str], backoff: Backoff) -> Self {
         let mut args = vec!["ferrum", "--listen", "127.0.0.1:0"];
         if let Some(database) = database {
             args.extend(["--database-url", database.as_str()]);
         }
         args.extend_from_slice(flags);
         let config = Cli::try_parse_args(args).unwrap().into_config();
-        let app = App::bind(config, BUILD).unwrap().with_backoff(QUICK_BACKOFF);
+        let app = App::bind(config, BUILD).unwrap().with_backoff(backoff);
         let base = format!("http://{}", app.local_addr());
         let grpc = app.grpc_addr().map(|addr| format!("http://{addr}"));
         let (stop, stopped) = oneshot::channel::<()>();
